@@ -29,6 +29,7 @@ __all__ = ["BUILTIN", "BUILTIN_DIR", "Bank", "BankItem", "load_bank", "scan_bank
 BUILTIN = "builtin"
 BUILTIN_DIR = Path(__file__).parent / "bank"
 _ITEM = TypeAdapter(ItemSpec)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 15x faster
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _load_file(path: Path, problems: list[AssessmentError]) -> list[BankItem]:
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(BankError(f"cannot read: {exc}", path=str(path)))
         return []
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -149,8 +149,10 @@ def quiz_key(folder: str, as_json: bool) -> None:
         for item_id, entry in row.items():
             params = ", ".join(f"{k}={v:g}" for k, v in entry["params"].items())
             answer = entry["answer"]
-            if isinstance(answer, list):
-                shown = " | ".join(answer) if made.items[item_id].kind != "essay" else "(essay)"
+            if answer is None:
+                shown = "(essay: see the references with --json or in the bank)"
+            elif isinstance(answer, list):
+                shown = " | ".join(answer)
             else:
                 shown = f"{answer:.6g}"
             out.add_row(sid, item_id, params, shown)

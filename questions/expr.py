@@ -3,7 +3,8 @@
 An instructor writes ``clipped_surrogate(ratio, advantage, clip_eps)`` or
 ``ratio > 1 + clip_eps`` in YAML; no Python code is needed and none can be run. The
 expression may use numbers, the item's parameter names, ``+ - * / ** %``, comparisons,
-``and``/``or``/``not``, ``x if c else y``, and calls to the functions of
+``and``/``or``/``not``, ``x if c else y``, lists ``[a, b]`` indexed by a constant
+(``gae_advantages([r0, r1], [v0, v1], gamma, lam)[0]``), and calls to the functions of
 ``questions.ppo_math`` plus ``abs, min, max, exp, log, sqrt``.
 
 >>> Expression.parse("clipped_surrogate(ratio, advantage, clip_eps)").evaluate(
@@ -40,10 +41,16 @@ FUNCTIONS: dict[str, object] = {
 
 _ALLOWED = (
     ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call,
-    ast.Name, ast.Load, ast.Constant, ast.keyword,
+    ast.Name, ast.Load, ast.Constant, ast.keyword, ast.List, ast.Tuple, ast.Subscript,
     ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.USub, ast.UAdd, ast.Not,
     ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
 )  # fmt: skip
+
+
+def _constant_index(node: ast.AST) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,13 @@ class Expression:
                 raise ExpressionError(f"{type(node).__name__} is not allowed in {source!r}")
             if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
                 raise ExpressionError(f"only numbers may be literals in {source!r}")
+            if isinstance(node, ast.Subscript) and not (
+                isinstance(node.slice, ast.Constant)
+                and type(node.slice.value) is int
+                or isinstance(node.slice, ast.UnaryOp)
+                and isinstance(node.slice.operand, ast.Constant)
+            ):
+                raise ExpressionError(f"only a constant index like [0] or [-1] in {source!r}")
             if isinstance(node, ast.Call):
                 if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                     fname = node.func.id if isinstance(node.func, ast.Name) else "?"
@@ -83,5 +97,5 @@ class Expression:
         scope = {**FUNCTIONS, **{n: values[n] for n in self.names}}
         try:
             return eval(self.code, {"__builtins__": {}}, scope)  # noqa: S307 (checked AST)
-        except (ArithmeticError, ValueError, TypeError) as exc:
+        except (ArithmeticError, ValueError, TypeError, IndexError) as exc:
             raise ExpressionError(f"{self.source!r} fails: {exc}") from None

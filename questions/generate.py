@@ -54,6 +54,8 @@ class CompiledItem:
     feedback: tuple[CompiledText, ...]
     explanation: CompiledText
     answer: Expression | None
+    multiple: bool = False
+    partial_credit: str = "all_or_nothing"
 
     @classmethod
     def build(cls, spec: ItemSpec) -> CompiledItem:
@@ -73,6 +75,8 @@ class CompiledItem:
                 feedback=feedback,
                 explanation=compile_text(spec.explanation),
                 answer=answer,
+                multiple=is_mc and spec.multiple,
+                partial_credit=spec.partial_credit if is_mc else "all_or_nothing",
             )
         except AssessmentError as exc:
             raise BankError(f"item {spec.id!r}: {exc.message}") from None
@@ -116,8 +120,8 @@ class CompiledItem:
             display=display,
             prompt=self.prompt.markdown.render(display),
             options=options,
-            multiple=getattr(spec, "multiple", False),
-            partial_credit=getattr(spec, "partial_credit", "all_or_nothing"),
+            multiple=self.multiple,
+            partial_credit=self.partial_credit,
             answer=answer,
             explanation=self.explanation.markdown.render(display_all),
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from questions.errors import ExpressionError, GenerationError
@@ -75,6 +75,10 @@ class ParamSampler:
     params: Mapping[str, ParamSpec]
     derived: Mapping[str, tuple[Expression, DerivedParam]]
     constraints: tuple[Expression, ...]
+    grids: Mapping[str, tuple[Sequence[float], int]]
+    """Per drawn parameter: the values a draw picks from and the scale it divides by."""
+    decimals: Mapping[str, int]
+    """Display decimals of every drawn and derived name."""
 
     @classmethod
     def build(
@@ -96,21 +100,25 @@ class ParamSampler:
             expr = Expression.parse(source)
             _check_names(expr, known, f"constraints[{i}]")
             checks.append(expr)
-        return cls(params=dict(params), derived=parsed, constraints=tuple(checks))
+        return cls(
+            params=dict(params),
+            derived=parsed,
+            constraints=tuple(checks),
+            grids={name: _grid(spec) for name, spec in params.items()},
+            decimals={n: p.decimals for n, p in params.items()}
+            | {n: d.decimals for n, (_, d) in parsed.items()},
+        )
 
     @property
     def names(self) -> set[str]:
         return set(self.params) | set(self.derived)
 
-    def decimals(self, name: str) -> int:
-        spec = self.params.get(name)
-        return spec.decimals if spec is not None else self.derived[name][1].decimals
-
     def draw(self, seed: int) -> dict[str, float]:
         """The parameters for one variant (rounded as displayed)."""
         rng = random.Random(seed)
         for _ in range(MAX_DRAWS):
-            values = {name: _draw_one(rng, spec) for name, spec in self.params.items()}
+            # on the grid already (k / 10**decimals, or a rounded choice): no rounding
+            values = {name: rng.choice(grid) / scale for name, (grid, scale) in self.grids.items()}
             for name, (expr, spec) in self.derived.items():
                 values[name] = round_to(float(expr.evaluate(values)), spec.decimals)
             if all(bool(c.evaluate(values)) for c in self.constraints):
@@ -122,16 +130,17 @@ class ParamSampler:
 
     def display(self, values: Mapping[str, float]) -> dict[str, str]:
         """The values formatted as the student sees them."""
-        return {name: format_value(values[name], self.decimals(name)) for name in values}
+        return {name: format_value(values[name], self.decimals[name]) for name in values}
 
 
-def _draw_one(rng: random.Random, spec: ParamSpec) -> float:
+def _grid(spec: ParamSpec) -> tuple[Sequence[float], int]:
+    """What a draw picks from, and the scale it is divided by: the rounded choices (scale
+    1), or every integer of ``[low, high] * 10**decimals`` (scale ``10**decimals``)."""
     if spec.choices is not None:
-        return round_to(rng.choice(spec.choices), spec.decimals)
+        return tuple(round_to(c, spec.decimals) for c in spec.choices), 1
     assert spec.low is not None and spec.high is not None
     scale = 10**spec.decimals
-    lo, hi = round(spec.low * scale), round(spec.high * scale)
-    return round_to(rng.randint(lo, hi) / scale, spec.decimals)
+    return range(round(spec.low * scale), round(spec.high * scale) + 1), scale
 
 
 def _check_names(expr: Expression, known: set[str], where: str) -> None:

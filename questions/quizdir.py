@@ -42,15 +42,13 @@ _KEY_JSON = TypeAdapter(dict[str, dict[str, dict[str, Any]]])
 
 def key_table(quiz: Quiz) -> dict[str, dict[str, dict[str, object]]]:
     """``{student_id: {item_id: {"params": {...}, "answer": ...}}}``: numbers for numeric
-    items, the correct option texts for multiple choice, the references for essays."""
+    items, the correct option texts for multiple choice, ``None`` for essays (their
+    references and rubric are in the item spec, the same for every student)."""
     table: dict[str, dict[str, dict[str, object]]] = {}
     for student in quiz.students:
         row: dict[str, dict[str, object]] = {}
         for v in quiz.variants[student.student_id]:
-            answer = v.key()
-            if answer is None:  # essay: what a grader compares with
-                answer = list(quiz.items[v.item_id].references)  # type: ignore[union-attr]
-            row[v.item_id] = {"params": dict(v.params), "answer": answer}
+            row[v.item_id] = {"params": dict(v.params), "answer": v.key()}
         table[student.student_id] = row
     return table
 
@@ -110,9 +108,10 @@ def _write_all(quiz: Quiz, compiled: dict[str, CompiledItem], root: Path, progre
         )  # fmt: skip
         if progress is not None:
             progress(1)
-    (root / STUDENT_VIEW).write_text(view.model_dump_json(indent=1) + "\n", encoding="utf-8")
-    (root / FULL_QUIZ).write_text(quiz.model_dump_json(indent=1) + "\n", encoding="utf-8")
-    (root / KEY).write_bytes(_KEY_JSON.dump_json(key_table(quiz), indent=1) + b"\n")
+    # compact JSON: these are machine files, and a 1,000-student quiz is tens of MB
+    (root / STUDENT_VIEW).write_bytes(view.model_dump_json().encode() + b"\n")
+    (root / FULL_QUIZ).write_bytes(quiz.model_dump_json().encode() + b"\n")
+    (root / KEY).write_bytes(_KEY_JSON.dump_json(key_table(quiz)) + b"\n")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student_id", "name", "email"])

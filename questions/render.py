@@ -40,6 +40,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?=\S)(.+?)(?<=\S)\$(?!\$)", re.DOTALL)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _SIMPLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_NEWLINES = re.compile(r"\r\n?")
 _SENTINEL = 987650001  # a number latex2mathml keeps verbatim inside <mn>
 
 
@@ -94,7 +95,7 @@ class Slots:
     def __init__(self, source: str, autoescape: bool):
         self.template = environment(autoescape).from_string(source)  # syntax check always
         self.escape = autoescape
-        pieces = _SIMPLE.split(source)
+        pieces = _SIMPLE.split(_NEWLINES.sub("\n", source))  # as jinja's lexer does
         simple = "{{" not in "".join(pieces[0::2]) and "{%" not in source and "{#" not in source
         self.parts: list[str] | None = pieces if simple else None
 

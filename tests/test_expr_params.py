@@ -16,11 +16,10 @@ from questions.params import ParamSampler, derive_seed, format_value
         "().__class__",
         "ratio.real",
         "'text'",
-        "[1, 2]",
         "lambda: 1",
         "open('x')",
+        "[1, 2][ratio]",
         "exp(1)(2)",
-        "x[0]",
         "ratio if",
     ],
 )
@@ -76,3 +75,13 @@ def test_seeds_depend_on_every_part():
     assert derive_seed(1, "s1", "item") != derive_seed(2, "s1", "item")
     assert derive_seed(1, "s1", "item") != derive_seed(1, "s2", "item")
     assert 0 <= derive_seed("x") < 2**63
+
+
+def test_lists_with_constant_indices_reach_the_list_functions():
+    expr = Expression.parse("gae_advantages([r0, r1], [v0, v1], 1.0, 1.0)[-1]")
+    assert expr.evaluate({"r0": 0.0, "r1": 1.0, "v0": 0.5, "v1": 0.5}) == pytest.approx(0.5)
+    for source in ("x[y]", "x[0:1]"):
+        with pytest.raises(ExpressionError, match="constant index"):
+            Expression.parse(source)
+    with pytest.raises(ExpressionError, match="fails"):
+        Expression.parse("[1, 2][5]").evaluate({})

@@ -1,0 +1,86 @@
+"""Item text for LMS exports: Markdown with ``$math$`` -> HTML with MathJax delimiters.
+
+Canvas and Moodle both render TeX written as ``\\( ... \\)`` (inline) and ``\\[ ... \\]``
+(display) with MathJax, and their HTML sanitisers keep it, whereas they may strip MathML.
+So the LMS formats get HTML whose math is TeX between those delimiters (HTML-escaped),
+and QTI 2.1, whose schema embeds MathML, gets the MathML of ``questions.render``.
+
+For a question whose numbers the LMS fills in (Moodle ``{name}``, Canvas ``[name]``), the
+item's template is rendered with one placeholder per parameter; ``wildcard_html`` puts the
+LMS's wildcard where each parameter goes.
+
+>>> to_html("Compute $r A$ for *r* = 1.5.")
+'<p>Compute \\\\(r A\\\\) for <em>r</em> = 1.5.</p>\\n'
+>>> wildcard_html("$\\\\mathrm{target} = {{ target }}$", ["target"], "{%s}", protect_braces=True)
+'<p>\\\\(\\\\mathrm{ target} = {target}\\\\)</p>\\n'
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections.abc import Sequence
+
+from questions.render import _MATH as MATH  # the one math pattern of the student views
+from questions.render import environment
+
+__all__ = ["MATH", "to_html", "to_plain", "wildcard_html"]
+
+_SLOT = re.compile(r"zzslot(\d+)zz")
+_MOODLE_WILDCARD = re.compile(r"\{(?=[A-Za-z][^>} <{\"']*\})")
+
+
+@functools.cache
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def to_html(markdown: str, *, inline: bool = False) -> str:
+    """Markdown with ``$math$`` as HTML with ``\\( \\)`` / ``\\[ \\]`` TeX (escaped)."""
+    slots: list[str] = []
+
+    def math(match: re.Match[str]) -> str:
+        display = match.group(1) is not None
+        latex = (match.group(1) if display else match.group(2)).strip()
+        opening, closing = (r"\[", r"\]") if display else (r"\(", r"\)")
+        slots.append(html.escape(f"{opening}{latex}{closing}", quote=False))
+        return f"zzslot{len(slots) - 1}zz"
+
+    text = MATH.sub(math, markdown)
+    rendered = _markdown().renderInline(text) if inline else _markdown().render(text)
+    return _SLOT.sub(lambda m: slots[int(m.group(1))], rendered)
+
+
+def wildcard_html(
+    template: str,
+    names: Sequence[str],
+    wildcard: str,
+    *,
+    inline: bool = False,
+    protect_braces: bool = False,
+) -> str:
+    """An item template (``{{ name }}`` slots) as HTML with the LMS's wildcards
+    (``wildcard % name``). ``protect_braces`` (Moodle) turns a literal ``{word}``, such as
+    TeX's ``\\mathrm{target}``, into ``{ word}`` so Moodle does not take it for a
+    wildcard; TeX ignores the space."""
+    marks = {name: f"zzwild{i}zz" for i, name in enumerate(names)}
+    markdown = environment(False).from_string(template).render(marks)
+    text = to_html(markdown, inline=inline)
+    if protect_braces:
+        text = _MOODLE_WILDCARD.sub("{ ", text)
+    for name, mark in marks.items():
+        text = text.replace(mark, wildcard % name)
+    return text
+
+
+def to_plain(markdown: str) -> str:
+    """Markdown as one line of plain text (for names and titles).
+
+    >>> to_plain("Adaptive *KL*:  $\\\\beta$")
+    'Adaptive KL: \\\\(\\\\beta\\\\)'
+    """
+    text = re.sub(r"<[^>]+>", "", to_html(markdown, inline=True))
+    return " ".join(html.unescape(text).split())
