@@ -65,14 +65,25 @@ def bank_list(banks: tuple[str, ...], as_json: bool) -> None:
 @click.argument("paths", nargs=-1)
 @click.option("--seeds", default=50, show_default=True, help="Seeds each item is tested with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
-def bank_validate(paths: tuple[str, ...], seeds: int, as_json: bool) -> None:
+@click.option(
+    "--evidence",
+    type=click.Path(),
+    default=None,
+    help="Folder of simulator sweeps: check every item's evidence claims against the runs.",
+)
+def bank_validate(paths: tuple[str, ...], seeds: int, as_json: bool, evidence: str | None) -> None:
     """Check a bank: every item loads, renders for many seeds, and its key scores full
-    marks. Each problem is printed as file:line: message; exit code 2 if any."""
+    marks (and, with --evidence, its claims hold in real runs). Each problem is printed
+    as file:line: message; exit code 2 if any."""
     from questions.bank import scan_bank
     from questions.selftest import selftest_bank
 
     loaded, errors = scan_bank(paths or None)
     problems = [str(e) for e in errors] + [str(p) for p in selftest_bank(loaded, seeds)]
+    if evidence is not None:
+        from questions.evidence import check_evidence
+
+        problems += [str(p) for p in check_evidence(loaded, evidence)]
     if as_json:
         click.echo(json.dumps({"items": len(loaded), "problems": problems}, indent=1))
     else:

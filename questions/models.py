@@ -39,6 +39,7 @@ __all__ = [
     "Stance",
     "Student",
     "StudentItem",
+    "SweepRecord",
     "StudentOption",
     "StudentPaper",
     "StudentQuiz",
@@ -151,6 +152,18 @@ class EvidenceLink(Frozen):
     """What the student is shown from the runs."""
     figure: str | None = None
     """File name of the plot (in the sweep folder) shown when ``show`` is ``plot``."""
+
+
+class SweepRecord(Frozen):
+    """One run of a simulator sweep, as ``DIR/summary.json`` lists it."""
+
+    kl_coef: float = Field(ge=0)
+    seed: int
+    verdict: Verdict
+    seconds: float = 0.0
+    """Wall-clock time of the run."""
+    final: dict[str, float] = {}
+    """Final metrics, TRL-style names (``env/reward_mean``, ``objective/kl``, ...)."""
 
 
 class Evidence(Frozen):
