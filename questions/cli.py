@@ -170,6 +170,71 @@ def quiz_key(folder: str, as_json: bool) -> None:
     Console().print(out)
 
 
+EXPORT_FORMATS = ("qti12", "qti21", "moodle", "gift")
+
+
+@quiz.command("export")
+@click.argument("folder", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(EXPORT_FORMATS),
+    help="qti12 (Canvas package), qti21 (QTI 2.1 package), moodle (XML), gift.",
+)
+@click.option("--out", required=True, type=click.Path(), help="File to write.")
+@click.option(
+    "--date",
+    "created",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Date written into the export [default: today, UTC]. The same quiz and "
+    "date give the same bytes.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@click.option("--json", "as_json", is_flag=True, help="Print {path, format, bytes, notes}.")
+def quiz_export(folder, fmt, out, created, force, as_json) -> None:
+    """Export a generated quiz for an LMS. Each item feature the format cannot keep is
+    reported on stderr with what was done instead; nothing is written on an error."""
+    import datetime
+    import os
+    import tempfile
+
+    from questions.errors import QuizError
+    from questions.export import export
+    from questions.quizdir import read_quiz
+
+    try:
+        day = (
+            datetime.date.fromisoformat(created)
+            if created
+            else datetime.datetime.now(datetime.UTC).date()
+        )
+    except ValueError:
+        raise click.BadParameter(f"{created!r} is not YYYY-MM-DD", param_hint="--date") from None
+    target = Path(out)
+    if target.exists() and not force:
+        raise QuizError("already exists; pass --force to replace it", path=str(target))
+    notes: list[str] = []
+    data = export(read_quiz(folder), fmt, day, notes)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if as_json:
+        click.echo(json.dumps({"path": str(target), "format": fmt, "bytes": len(data),
+                               "notes": notes}, indent=1))  # fmt: skip
+        return
+    for line in notes:
+        click.echo(f"note: {line}", err=True)
+    click.echo(f"{fmt} export of {folder} written to {target} ({len(data):,} bytes)")
+
+
 # ---------------------------------------------------------------------------- demo
 @click.command()
 @click.option("--out", default="alignquiz-demo", show_default=True, type=click.Path())

@@ -27,6 +27,7 @@ import markupsafe
 from questions.errors import BankError
 
 __all__ = [
+    "MATH",
     "CompiledText",
     "Slots",
     "compile_text",
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 TEMPLATES = Path(__file__).parent / "templates"
-_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?=\S)(.+?)(?<=\S)\$(?!\$)", re.DOTALL)
+MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?=\S)(.+?)(?<=\S)\$(?!\$)", re.DOTALL)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _SIMPLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _NEWLINES = re.compile(r"\r\n?")
@@ -162,7 +163,7 @@ def _html_source(source: str, inline: bool) -> str:
             mathml = mathml.replace(str(_SENTINEL + i), expr)
         return protect(mathml)
 
-    text = _MATH.sub(math, source)
+    text = MATH.sub(math, source)
     text = _JINJA.sub(lambda m: protect(m.group(0)), text)
     rendered = _markdown().renderInline(text) if inline else _markdown().render(text)
     return re.sub(r"zzslot(\d+)zz", lambda m: slots[int(m.group(1))], rendered)
@@ -174,7 +175,7 @@ def to_plain_text(markdown: str) -> str:
     >>> to_plain_text("Compute $\\\\min(r A, 1.2 A)$ for **r = 1.5**.")
     'Compute min(r A, 1.2 A) for r = 1.5.'
     """
-    text = _MATH.sub(lambda m: _latex_plain(m.group(1) or m.group(2)), markdown)
+    text = MATH.sub(lambda m: _latex_plain(m.group(1) or m.group(2)), markdown)
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
     return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*", r"\1", text)
 

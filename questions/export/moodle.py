@@ -22,20 +22,20 @@ students. Math is TeX in ``\\( \\)``, rendered by Moodle's MathJax filter.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 
 import jinja2.meta
 
 from questions.export.errors import Unexpressible
 from questions.export.formula import to_moodle
-from questions.export.package import render, template
-from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident
+from questions.export.package import render
+from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
 from questions.export.rules import moodle_grade, option_fraction, tolerance_answers
-from questions.export.text import to_html, wildcard_html
+from questions.export.text import grader_notes, to_html, wildcard_html
+from questions.expr import Expression
 from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
 from questions.render import environment
 
-__all__ = ["MAX_DATASET_ITEMS", "export", "grader_notes"]
+__all__ = ["MAX_DATASET_ITEMS", "export"]
 
 MAX_DATASET_ITEMS = 100
 """Moodle keeps at most 100 items in a calculated question's dataset."""
@@ -142,7 +142,7 @@ def _numerical(plan: ItemPlan, draw: Draw, k: int) -> dict:
 
 
 def _numerical_answer(fraction: str, value: float, margin: float, feedback: str) -> dict:
-    return {"fraction": fraction, "value": num(value), "tolerance": num(margin),
+    return {"fraction": fraction, "value": short(value), "tolerance": short(margin),
             "feedback": feedback}  # fmt: skip
 
 
@@ -172,20 +172,19 @@ def _calculated(plan: ItemPlan, notes: list[str]) -> dict:
         ]
     used = _names(spec.prompt) | set().union(*(_expr_names(f) for f in formulas))
     names = [n for n in plan.param_names if n in used]
-    decimals: Callable[[str], int] = (
-        lambda n: spec.params[n].decimals if n in spec.params else spec.derived[n].decimals
-    )
     datasets = [
         {
             "name": n,
             "minimum": num(min(d.variant.params[n] for d in plan.draws)),
             "maximum": num(max(d.variant.params[n] for d in plan.draws)),
-            "decimals": decimals(n),
+            "decimals": plan.decimals(n),
             "items": [d.variant.display[n] for d in plan.draws],
         }
         for n in names
     ]
-    text = wildcard_html(spec.prompt, plan.param_names, "{%s}", protect_braces=True)
+    text = wildcard_html(
+        spec.prompt, {n: "{" + n + "}" for n in plan.param_names}, protect_braces=True
+    )
     return {
         **_common(plan, first, 0, text),
         "type": "calculated",
@@ -205,23 +204,4 @@ def _names(source: str) -> set[str]:
 
 
 def _expr_names(source: str) -> set[str]:
-    from questions.expr import Expression
-
     return set(Expression.parse(source).names)
-
-
-def grader_notes(spec: EssayItem, explanation: str) -> str:
-    """HTML for graders only: reference answers, rubric, worked solution."""
-    rubric = spec.rubric
-    return template("grader_notes.html.j2").render(
-        references=[to_html(r) for r in spec.references],
-        similarity_weight=rubric.similarity_weight,
-        stance=rubric.stance,
-        concepts=[
-            {"name": c.name, "weight": c.weight, "description": to_html(c.description,
-                                                                         inline=True)}
-            for c in rubric.concepts
-        ],
-        explanation=to_html(explanation) if explanation.strip() else "",
-        max_words=spec.max_words,
-    )

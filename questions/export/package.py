@@ -1,7 +1,8 @@
 """Shared plumbing of the exporters: their jinja2 templates and byte-stable zip files.
 
 Templates live in ``questions/export/templates``; ``StrictUndefined`` turns a missing
-value into an error, and ``.xml.j2`` templates are autoescaped. Templates format; the
+value into an error, and ``.xml.j2`` and ``.html.j2`` templates are autoescaped (HTML
+that is already HTML arrives as ``markupsafe.Markup``). Templates format; the
 exporters compute every value they show.
 
 A package is a zip whose bytes depend only on its contents and the date passed in:
@@ -49,8 +50,8 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 
 
 def template(name: str) -> jinja2.Template:
-    """An export template (autoescaped when its name ends in ``.xml.j2``)."""
-    return _environment(name.endswith(".xml.j2")).get_template(name)
+    """An export template (autoescaped when its name ends in ``.xml.j2`` or ``.html.j2``)."""
+    return _environment(name.endswith((".xml.j2", ".html.j2"))).get_template(name)
 
 
 def render(name: str, **context: object) -> bytes:

@@ -43,12 +43,18 @@ from questions.models import (
 )
 from questions.params import digest
 
-__all__ = ["Draw", "ItemPlan", "mistake_values", "num", "plan_quiz", "quiz_ident"]
+__all__ = ["Draw", "ItemPlan", "mistake_values", "num", "plan_quiz", "quiz_ident", "short"]
 
 
 def num(x: float) -> str:
     """A float as the shortest text that reads back as the same float (no ``-0.0``)."""
     return repr(float(x) + 0.0)
+
+
+def short(x: float) -> str:
+    """A computed float (a margin, a bound) to 12 significant digits, as keys are made:
+    ``0.0005256000000000001`` -> ``0.0005256``; far below any tolerance's grain."""
+    return num(float(f"{x:.12g}"))
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,11 @@ class ItemPlan:
     @property
     def numeric(self) -> NumericItem | None:
         return self.spec if isinstance(self.spec, NumericItem) else None
+
+    def decimals(self, name: str) -> int:
+        """Decimals a parameter is shown with (drawn or derived)."""
+        spec = self.spec
+        return spec.params[name].decimals if name in spec.params else spec.derived[name].decimals
 
     @property
     def param_names(self) -> list[str]:

@@ -11,7 +11,8 @@ LMS's wildcard where each parameter goes.
 
 >>> to_html("Compute $r A$ for *r* = 1.5.")
 '<p>Compute \\\\(r A\\\\) for <em>r</em> = 1.5.</p>\\n'
->>> wildcard_html("$\\\\mathrm{target} = {{ target }}$", ["target"], "{%s}", protect_braces=True)
+>>> wildcard_html("$\\\\mathrm{target} = {{ target }}$", {"target": "{target}"},
+...               protect_braces=True)
 '<p>\\\\(\\\\mathrm{ target} = {target}\\\\)</p>\\n'
 """
 
@@ -20,12 +21,18 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 
-from questions.render import _MATH as MATH  # the one math pattern of the student views
-from questions.render import environment
+from markupsafe import Markup
 
-__all__ = ["MATH", "to_html", "to_plain", "wildcard_html"]
+from questions.export.package import template
+from questions.models import EssayItem
+from questions.render import (
+    MATH,  # the one math pattern of the student views
+    environment,
+)
+
+__all__ = ["MATH", "grader_notes", "to_html", "wildcard_html"]
 
 _SLOT = re.compile(r"zzslot(\d+)zz")
 _MOODLE_WILDCARD = re.compile(r"\{(?=[A-Za-z][^>} <{\"']*\})")
@@ -56,31 +63,43 @@ def to_html(markdown: str, *, inline: bool = False) -> str:
 
 def wildcard_html(
     template: str,
-    names: Sequence[str],
-    wildcard: str,
+    wildcards: Mapping[str, str],
     *,
     inline: bool = False,
     protect_braces: bool = False,
 ) -> str:
-    """An item template (``{{ name }}`` slots) as HTML with the LMS's wildcards
-    (``wildcard % name``). ``protect_braces`` (Moodle) turns a literal ``{word}``, such as
-    TeX's ``\\mathrm{target}``, into ``{ word}`` so Moodle does not take it for a
-    wildcard; TeX ignores the space."""
-    marks = {name: f"zzwild{i}zz" for i, name in enumerate(names)}
+    """An item template (``{{ name }}`` slots) as HTML with the LMS's wildcard for each
+    parameter (``wildcards``: name -> wildcard text). ``protect_braces`` (Moodle) turns
+    a literal ``{word}``, such as TeX's ``\\mathrm{target}``, into ``{ word}`` so Moodle
+    does not take it for a wildcard; TeX ignores the space."""
+    marks = {name: f"zzwild{i}zz" for i, name in enumerate(wildcards)}
     markdown = environment(False).from_string(template).render(marks)
     text = to_html(markdown, inline=inline)
     if protect_braces:
         text = _MOODLE_WILDCARD.sub("{ ", text)
     for name, mark in marks.items():
-        text = text.replace(mark, wildcard % name)
+        text = text.replace(mark, wildcards[name])
     return text
 
 
-def to_plain(markdown: str) -> str:
-    """Markdown as one line of plain text (for names and titles).
+def grader_notes(spec: EssayItem, explanation: str, html=to_html) -> str:
+    """HTML for graders only: reference answers, rubric, worked solution.
 
-    >>> to_plain("Adaptive *KL*:  $\\\\beta$")
-    'Adaptive KL: \\\\(\\\\beta\\\\)'
-    """
-    text = re.sub(r"<[^>]+>", "", to_html(markdown, inline=True))
-    return " ".join(html.unescape(text).split())
+    ``html(markdown, inline=False)`` turns Markdown into HTML (TeX for the LMSs, MathML
+    for QTI 2.1)."""
+    rubric = spec.rubric
+    return template("grader_notes.html.j2").render(
+        references=[Markup(html(r)) for r in spec.references],
+        similarity_weight=rubric.similarity_weight,
+        stance=rubric.stance,
+        concepts=[
+            {
+                "name": c.name,
+                "weight": c.weight,
+                "description": Markup(html(c.description, inline=True)),
+            }
+            for c in rubric.concepts
+        ],
+        explanation=Markup(html(explanation)) if explanation.strip() else "",
+        max_words=spec.max_words,
+    )
