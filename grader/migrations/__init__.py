@@ -1,0 +1,1 @@
+"""Alembic migrations of the gradebook (run by ``grader.db.migrate``)."""
