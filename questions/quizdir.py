@@ -10,6 +10,7 @@
         quiz.json             the whole quiz: variants with keys, item specs, seed
         key.json              {student_id: {item_id: {"params", "answer"}}}
         roster.csv            the roster as read (with emails)
+        tokens.csv            student_id,token: each student's access token (secret)
 
 The folder is written into a temporary sibling and renamed at the end, so a failure
 leaves nothing half-written and an existing quiz is replaced only with ``force``.
@@ -31,6 +32,7 @@ from questions.errors import QuizError
 from questions.generate import CompiledItem, paused_gc
 from questions.models import Quiz
 from questions.render import page_template
+from questions.tokens import course_secret, student_token
 
 __all__ = ["STUDENT_VIEW", "FULL_QUIZ", "KEY", "key_table", "read_quiz", "write_quiz"]
 
@@ -117,6 +119,15 @@ def _write_all(quiz: Quiz, compiled: dict[str, CompiledItem], root: Path, progre
     writer.writerow(["student_id", "name", "email"])
     writer.writerows([s.student_id, s.name, s.email] for s in quiz.students)
     (root / "private" / "roster.csv").write_text(buf.getvalue(), encoding="utf-8")
+    secret = course_secret()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student_id", "token"])
+    writer.writerows([s.student_id, student_token(secret, quiz.quiz_id, s.student_id)]
+                     for s in quiz.students)  # fmt: skip
+    tokens = root / "private" / "tokens.csv"
+    tokens.write_text(buf.getvalue(), encoding="utf-8")
+    os.chmod(tokens, 0o600)
 
 
 def read_quiz(folder: str | Path) -> Quiz:

@@ -12,6 +12,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def course_secret_file(tmp_path_factory):
+    """Tests never touch the user's real course secret (subprocesses inherit this)."""
+    import os
+
+    path = tmp_path_factory.mktemp("config") / "secret"
+    os.environ["ALIGNQUIZ_SECRET_FILE"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def builtin_bank():
     from questions.bank import load_bank

@@ -187,3 +187,21 @@ def test_key_of_a_folder_that_is_not_a_quiz(tmp_path, run_cli):
 def test_roster_csv_in_private_matches_input(quiz_dir):
     rows = list(csv.DictReader((quiz_dir / "private" / "roster.csv").open()))
     assert [r["student_id"] for r in rows] == [f"s{i:03d}" for i in range(1, 9)]
+
+
+def test_tokens_are_private_unique_and_reproducible(quiz_dir, course_secret_file):
+    from questions.tokens import student_token
+
+    rows = list(csv.DictReader((quiz_dir / "private" / "tokens.csv").open()))
+    tokens = [r["token"] for r in rows]
+    assert [r["student_id"] for r in rows] == [f"s{i:03d}" for i in range(1, 9)]
+    assert len(set(tokens)) == len(tokens) and all(len(t) == 32 for t in tokens)
+    assert oct((quiz_dir / "private" / "tokens.csv").stat().st_mode)[-3:] == "600"
+    made = read_quiz(quiz_dir)
+    secret = course_secret_file.read_bytes()
+    assert tokens[0] == student_token(secret, made.quiz_id, "s001")
+    assert tokens[0] != student_token(b"another instructor's secret!", made.quiz_id, "s001")
+    for path in quiz_dir.rglob("*"):
+        if path.is_file() and "private" not in path.parts:
+            text = path.read_text(encoding="utf-8")
+            assert not any(t in text for t in tokens), path
