@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from grader import cli as grader_cli
 from questions import cli as questions_cli
 from questions.errors import AssessmentError
 
@@ -33,7 +34,7 @@ def root() -> None:
     """Auto-graded assessments for teaching RLHF: PPO, the clip and the KL penalty."""
 
 
-for _app in (questions_cli,):
+for _app in (questions_cli, grader_cli):
     for _command in _app.COMMANDS:
         root.add_command(_command)
 

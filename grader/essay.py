@@ -1,0 +1,338 @@
+"""The essay grader: similarity to the references plus the rubric, by the rubric's weights.
+
+For one answer:
+
+1. split into sentences; the guards drop those that copy the question or stuff
+   keywords, and an answer that addresses the grader earns nothing;
+2. encode the remaining sentences (one batch for many essays) with the one embedder;
+3. **similarity**: how much of the best reference the answer covers, sentence by sentence
+   (each reference sentence's best cosine to an answer sentence), ramped to 0..1;
+4. **stance** and **concepts** (:mod:`grader.rubric`), each with its sentence;
+5. combine by the rubric's weights; the wrong stance caps the score at
+   :data:`WRONG_STANCE_CAP` however good the rest; feedback says what was right, what
+   was missing and what was wrong; a confidence and a review flag come with it.
+
+Generic mode (:meth:`EssayTask.generic`: a question and reference answers, no rubric)
+uses the similarity alone, with the question's own words removed first (students who
+repeat the question should not look like the reference because of it), and a polarity
+check against the closest reference (a negation or an opposite word makes the answer
+``contradictory``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.embedding import Embedder, get_embedder
+from grader.result import GradeResult, Verdict
+from grader.rubric import (
+    ConceptFinding,
+    Guards,
+    StanceFinding,
+    check_guards,
+    closest_reference,
+    find_concepts,
+    find_stance,
+    polarity_conflict,
+)
+from grader.text import sentences, tokens
+from questions.models import EssayItem, Rubric
+
+__all__ = [
+    "CORRECT_AT",
+    "GENERIC_SIM_FULL",
+    "PARTIAL_AT",
+    "SIM_FULL",
+    "SIM_NONE",
+    "WRONG_STANCE_CAP",
+    "EssayGrader",
+    "EssayTask",
+    "grade_essay",
+]
+
+SIM_NONE = 0.30
+"""Coverage of the best reference at or below which the similarity part earns nothing."""
+SIM_FULL = 0.75
+"""Coverage at or above which it earns everything; linear in between."""
+GENERIC_SIM_FULL = 0.55
+"""The same in generic mode (similarity alone), where it decides the verdict: chosen on
+SemEval-2013's training splits (never on a test split, never on Mohler)."""
+WRONG_STANCE_CAP = 0.25
+"""The most an answer taking the wrong stance can score, however good its reasons."""
+OPPOSITE_NOTE = (
+    "Your answer may say the opposite of a model answer (a negation or an opposite word); "
+    "your instructor will check."
+)
+CORRECT_AT = 0.80
+PARTIAL_AT = 0.35
+
+
+@dataclass(frozen=True)
+class EssayTask:
+    """What an essay is graded against: the question, references and a rubric."""
+
+    item_id: str
+    prompt: str | None
+    references: tuple[str, ...]
+    rubric: Rubric
+    points: float = 1.0
+
+    @classmethod
+    def from_item(cls, item: EssayItem) -> EssayTask:
+        return cls(item.id, item.prompt, tuple(item.references), item.rubric, item.points)
+
+    @classmethod
+    def generic(cls, question: str | None, references: Sequence[str]) -> EssayTask:
+        """Any short-answer question: similarity to the references only."""
+        return cls("generic", question, tuple(references), Rubric(similarity_weight=1.0))
+
+    @property
+    def generic_mode(self) -> bool:
+        return self.rubric.stance is None and not self.rubric.concepts
+
+
+def _ramp(x: float, low: float, high: float) -> float:
+    return float(min(1.0, max(0.0, (x - low) / (high - low))))
+
+
+def _quote(sentence: str | None, limit: int = 90) -> str:
+    """A sentence in curly quotes, shortened to ``limit`` characters."""
+    s = (sentence or "").strip()
+    if len(s) > limit:
+        s = s[: limit - 1] + "\u2026"
+    return "\u201c" + s + "\u201d"
+
+
+def without_question_words(text: str, question: str | None) -> str:
+    """``text`` without the words that also occur in ``question`` (kept whole if that
+    leaves nothing): an answer should not look right by repeating the question.
+
+    >>> without_question_words("The salt stays behind", "Where does the salt go?")
+    'stays behind'
+    """
+    if not question:
+        return text
+    qwords = {t for t in tokens(question) if t[0].isalnum()}
+    kept = [w for w in re.findall(r"\S+", text) if not (set(tokens(w)) <= qwords)]
+    return " ".join(kept) or text
+
+
+class EssayGrader:
+    """Grades essays with one embedder (the real model unless one is given)."""
+
+    def __init__(self, embedder: Embedder | None = None):
+        self.embedder = embedder
+
+    def _embedder(self) -> Embedder:
+        return self.embedder if self.embedder is not None else get_embedder()
+
+    def grade(self, task: EssayTask, answer: str) -> GradeResult:
+        return self.grade_many([(task, answer)])[0]
+
+    def grade_many(self, pairs: Sequence[tuple[EssayTask, str]]) -> list[GradeResult]:
+        """Grade many (task, answer) pairs, encoding every sentence in one batch."""
+        embedder = self._embedder()
+        prepared, vecs = self._prepare(pairs, embedder)
+        return [self._grade_one(*p, vecs, embedder) for p in prepared]
+
+    def _prepare(self, pairs: Sequence[tuple[EssayTask, str]], embedder: Embedder):
+        """Sentences, guards and the units to encode; then every unit encoded at once."""
+        prepared = []
+        texts: list[str] = []
+        for task, answer in pairs:
+            sents = sentences(answer)
+            guards = check_guards(sents, task.prompt)
+            usable = [sents[i] for i in guards.usable(len(sents))]
+            if task.generic_mode:
+                usable_text = [without_question_words(" ".join(usable), task.prompt)]
+                refs = [without_question_words(r, task.prompt) for r in task.references]
+                ref_sents = [[r] for r in refs]
+                units = usable_text if usable else []
+            else:
+                ref_sents = [sentences(r) for r in task.references]
+                units = usable
+            prepared.append((task, sents, guards, usable, units, ref_sents))
+            texts.extend(units)
+            texts.extend(s for rs in ref_sents for s in rs)
+        vecs: dict[str, np.ndarray] = {}
+        if texts:
+            unique = list(dict.fromkeys(texts))
+            vecs = dict(zip(unique, embedder.encode(unique), strict=True))
+        return prepared, vecs
+
+    def _grade_one(
+        self,
+        task: EssayTask,
+        sents: list[str],
+        guards: Guards,
+        usable: list[str],
+        units: list[str],
+        ref_sents: list[list[str]],
+        vecs: dict[str, np.ndarray],
+        embedder: Embedder,
+    ) -> GradeResult:
+        rubric, points = task.rubric, task.points
+        if guards.injection is not None:
+            return GradeResult.of(
+                0.0,
+                points=points,
+                feedback=[
+                    f"Your answer addresses the grader ({_quote(guards.injection)}) instead "
+                    "of the question, so it earns no credit; your instructor will review it."
+                ],
+                confidence=1.0,
+                review=True,
+                evidence={"injection": guards.injection},
+            )
+        notes = []
+        if guards.copied:
+            notes.append("Sentences that repeat the question earn nothing; answer it instead.")
+        if guards.stuffed:
+            notes.append(
+                "A list of keywords is not an explanation: only full sentences earn credit "
+                f"(not counted: {_quote(sents[guards.stuffed[0]])})."
+            )
+        if not usable:
+            why = "repeats the question" if guards.copied else "has no full sentences"
+            return GradeResult.of(
+                0.0, points=points, feedback=[f"Your answer {why}, so it earns no credit.", *notes],
+                confidence=0.9, review=False,
+            )  # fmt: skip
+
+        unit_vecs = np.stack([vecs[u] for u in units])  # (n_units, 384)
+        coverage = [
+            float((np.stack([vecs[s] for s in rs]) @ unit_vecs.T).max(axis=1).mean())
+            for rs in ref_sents
+        ]
+        best_ref = int(np.argmax(coverage))
+        full = GENERIC_SIM_FULL if task.generic_mode else SIM_FULL
+        similarity = _ramp(coverage[best_ref], SIM_NONE, full)
+        parts: dict[str, float] = {"similarity": round(similarity, 4)}
+        evidence: dict[str, str] = {}
+        weights: dict[str, float] = {"similarity": rubric.similarity_weight}
+
+        unstuffed = [s for i, s in enumerate(sents) if i not in guards.stuffed]
+        stance = find_stance(unstuffed, rubric.stance) if rubric.stance else StanceFinding("none")
+        if rubric.stance:
+            parts["stance"] = 1.0 if stance.status == "expected" else 0.0
+            weights["stance"] = rubric.stance.weight
+            if stance.sentence:
+                evidence["stance"] = stance.sentence
+        concepts = find_concepts(units, unit_vecs, rubric.concepts, embedder)
+        for c, finding in zip(rubric.concepts, concepts, strict=True):
+            parts[c.name] = round(finding.score, 4)
+            weights[c.name] = c.weight
+            if finding.sentence and finding.score > 0:
+                evidence[c.name] = finding.sentence
+
+        total = sum(weights.values())
+        score = sum(weights[k] * parts[k] for k in parts) / total if total else 0.0
+        opposite = task.generic_mode and polarity_conflict(
+            " ".join(usable), closest_reference(" ".join(usable), task.references)
+        )
+        if stance.status == "wrong":
+            score = min(score, WRONG_STANCE_CAP)
+        verdict: Verdict
+        if stance.status in ("wrong", "contradictory") or opposite:
+            verdict = "contradictory"
+        elif score >= CORRECT_AT:
+            verdict = "correct"
+        elif score >= PARTIAL_AT:
+            verdict = "partially_correct"
+        else:
+            verdict = "incorrect"
+
+        feedback = self._feedback(task, stance, concepts, similarity, notes)
+        if opposite:
+            feedback.insert(0, OPPOSITE_NOTE)
+        confidence, review = self._confidence(task, score, stance, similarity, concepts, guards)
+        review = review or opposite
+        return GradeResult.of(
+            score, points=points, verdict=verdict, feedback=feedback, confidence=confidence,
+            review=review, parts=parts, evidence=evidence,
+        )  # fmt: skip
+
+    @staticmethod
+    def _feedback(
+        task: EssayTask,
+        stance: StanceFinding,
+        concepts: list[ConceptFinding],
+        similarity: float,
+        notes: list[str],
+    ) -> list[str]:
+        rubric = task.rubric
+        lines: list[str] = []
+        if rubric.stance is not None:
+            q = _quote(rubric.stance.question)
+            said = (stance.position or "").replace("-", " ")
+            if stance.status == "expected":
+                lines.append(f"Right: to {q} you answer {said} ({_quote(stance.sentence)}).")
+            elif stance.status == "wrong":
+                lines.append(
+                    f"Wrong: to {q} you answer {said} ({_quote(stance.sentence)}), "
+                    f"which is not the case; with the wrong answer the reasons can earn at most "
+                    f"{WRONG_STANCE_CAP:.0%} of the marks."
+                )
+            elif stance.status == "hedged":
+                lines.append(
+                    f"You leave {q} open ({_quote(stance.sentence)}): commit to "
+                    "one answer and justify it. No credit for this part."
+                )
+            elif stance.status == "contradictory":
+                lines.append(
+                    f"Your answer contradicts itself on {q}: "
+                    f"{_quote(stance.sentence)} but {_quote(stance.conflict)}. "
+                    "No credit for this part."
+                )
+            else:
+                lines.append(f"Missing: you do not answer {q} clearly.")
+        by_name = {c.name: c for c in rubric.concepts}
+        for f in concepts:
+            what = by_name[f.name].description.strip().rstrip(".")
+            if f.found:
+                lines.append(f"Right: {what} ({_quote(f.sentence)}).")
+            elif f.score > 0:
+                lines.append(f"Partly there: {what}; say it explicitly ({_quote(f.sentence)}).")
+            else:
+                lines.append(f"Missing: {what}.")
+        if task.generic_mode:
+            level = "far from"
+            if similarity >= 0.3:
+                level = "close to" if similarity >= 0.8 else "partly like"
+            lines.append(f"Your answer is {level} a model answer.")
+        return lines + notes
+
+    @staticmethod
+    def _confidence(
+        task: EssayTask,
+        score: float,
+        stance: StanceFinding,
+        similarity: float,
+        concepts: list[ConceptFinding],
+        guards: Guards,
+    ) -> tuple[float, bool]:
+        margin = min(abs(score - CORRECT_AT), abs(score - PARTIAL_AT))
+        confidence = 0.5 + min(0.45, 2.5 * margin)
+        rubric_parts = [c.score for c in concepts]
+        if task.rubric.stance is not None:
+            rubric_parts.append(1.0 if stance.status == "expected" else 0.0)
+        if rubric_parts and abs(similarity - sum(rubric_parts) / len(rubric_parts)) > 0.5:
+            confidence -= 0.15  # the references and the rubric disagree
+        if task.generic_mode:
+            confidence -= 0.1  # similarity alone
+        confidence = max(0.0, min(1.0, confidence))
+        review = (
+            confidence < 0.6
+            or stance.status in ("hedged", "contradictory")
+            or bool(guards.copied or guards.stuffed)
+        )
+        return round(confidence, 3), review
+
+
+def grade_essay(item: EssayItem, answer: str, embedder: Embedder | None = None) -> GradeResult:
+    """Grade one answer to an essay item (the model is loaded on first use)."""
+    return EssayGrader(embedder).grade(EssayTask.from_item(item), answer)
