@@ -24,14 +24,12 @@ Multiple answer follows the variant's ``partial_credit`` rule through
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from grader.errors import GradingError
 from grader.parse import FormatError, ParsedChoice, ParsedNumber, ParsedText, ParseResult
 from grader.result import GradeResult
-from questions.errors import ExpressionError
-from questions.expr import Expression
+from questions.generate import misconception_values
 from questions.models import (
     EssayItem,
     ItemSpec,
@@ -72,34 +70,6 @@ def grade(variant: Variant, parsed: ParseResult, item: ItemSpec | None = None) -
 
 
 # --------------------------------------------------------------------------- numeric
-def misconception_values(
-    variant: Variant, misconceptions: Sequence[Misconception]
-) -> dict[str, float]:
-    """What each known mistake gives on this variant's parameters.
-
-    A mistake whose value equals the key here (within tolerance) cannot be told apart
-    from a correct answer and is left out, as is one whose expression fails here.
-
-    >>> from questions.models import NumericAnswer, Variant, Misconception
-    >>> v = Variant(student_id="s1", item_id="demo", kind="numeric", title="t", points=1,
-    ...             seed=0, prompt="p", params={"ratio": 1.5, "advantage": 2.0},
-    ...             answer=NumericAnswer(value=2.4, rtol=0.01))
-    >>> m = Misconception(name="unclipped", expr="ratio * advantage", feedback="rA")
-    >>> misconception_values(v, [m])
-    {'unclipped': 3.0}
-    """
-    assert variant.answer is not None
-    values: dict[str, float] = {}
-    for m in misconceptions:
-        try:
-            value = float(Expression.parse(m.expr).evaluate(variant.params))
-        except (ExpressionError, TypeError, OverflowError):
-            continue
-        if math.isfinite(value) and not variant.answer.accepts(value):
-            values[m.name] = value
-    return values
-
-
 def grade_numeric(
     variant: Variant, x: float, misconceptions: Sequence[Misconception] = ()
 ) -> GradeResult:

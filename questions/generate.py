@@ -17,16 +17,18 @@ True
 from __future__ import annotations
 
 import gc
+import math
 import random
 import string
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from questions.errors import AssessmentError, BankError
+from questions.errors import AssessmentError, BankError, ExpressionError
 from questions.expr import Expression
 from questions.models import (
     ItemSpec,
+    Misconception,
     MultipleChoiceItem,
     NumericAnswer,
     NumericItem,
@@ -38,7 +40,14 @@ from questions.models import (
 from questions.params import ParamSampler, derive_seed, digest
 from questions.render import CompiledText, compile_text
 
-__all__ = ["CompiledItem", "generate_quiz", "item_digest", "paused_gc", "quiz_id"]
+__all__ = [
+    "CompiledItem",
+    "generate_quiz",
+    "item_digest",
+    "misconception_values",
+    "paused_gc",
+    "quiz_id",
+]
 
 LABELS = string.ascii_uppercase
 
@@ -158,6 +167,35 @@ def _option_order(spec: MultipleChoiceItem, seed: int) -> list[int]:
     random.Random(seed ^ 0x5EED).shuffle(shuffled)
     it = iter(shuffled)
     return [i if spec.options[i].fixed else next(it) for i in order]
+
+
+def misconception_values(
+    variant: Variant, misconceptions: Sequence[Misconception]
+) -> dict[str, float]:
+    """What each known mistake gives on this variant's parameters (the grader's feedback
+    and every LMS export use this one function).
+
+    A mistake whose value equals the key here (within tolerance) cannot be told apart
+    from a correct answer and is left out, as is one whose expression fails here.
+
+    >>> from questions.models import NumericAnswer, Variant, Misconception
+    >>> v = Variant(student_id="s1", item_id="demo", kind="numeric", title="t", points=1,
+    ...             seed=0, prompt="p", params={"ratio": 1.5, "advantage": 2.0},
+    ...             answer=NumericAnswer(value=2.4, rtol=0.01))
+    >>> m = Misconception(name="unclipped", expr="ratio * advantage", feedback="rA")
+    >>> misconception_values(v, [m])
+    {'unclipped': 3.0}
+    """
+    assert variant.answer is not None
+    values: dict[str, float] = {}
+    for m in misconceptions:
+        try:
+            value = float(Expression.parse(m.expr).evaluate(variant.params))
+        except (ExpressionError, TypeError, OverflowError):
+            continue
+        if math.isfinite(value) and not variant.answer.accepts(value):
+            values[m.name] = value + 0.0
+    return values
 
 
 def item_digest(spec: ItemSpec) -> str:

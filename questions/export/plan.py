@@ -25,13 +25,11 @@ parameters, so the same quiz exports to the same bytes, on any machine.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from questions.export.errors import ExportError
-from questions.expr import Expression
-from questions.generate import item_digest
+from questions.generate import item_digest, misconception_values
 from questions.models import (
     ItemSpec,
     Misconception,
@@ -110,18 +108,9 @@ class ItemPlan:
 def mistake_values(
     variant: Variant, misconceptions: Sequence[Misconception]
 ) -> tuple[tuple[Misconception, float], ...]:
-    """What each known mistake gives on this variant (as ``grader.exact`` computes it):
-    left out when it fails here, is not finite, or is accepted as the key."""
-    assert variant.answer is not None
-    out = []
-    for m in misconceptions:
-        try:
-            value = float(Expression.parse(m.expr).evaluate(variant.params))
-        except (ArithmeticError, TypeError, ValueError):
-            continue
-        if math.isfinite(value) and not variant.answer.accepts(value):
-            out.append((m, value + 0.0))
-    return tuple(out)
+    """What each known mistake gives on this variant, as the grader computes it."""
+    values = misconception_values(variant, misconceptions)
+    return tuple((m, values[m.name]) for m in misconceptions if m.name in values)
 
 
 def plan_quiz(quiz: Quiz, limit: int) -> list[ItemPlan]:
