@@ -87,7 +87,9 @@ def test_a_good_bank_loads(tmp_path):
 
 
 def test_unknown_field_names_file_and_line(tmp_path):
-    path = write(tmp_path, "a.yaml", GOOD.replace("  bloom: apply\n", "  bloom: apply\n  colour: red\n"))
+    path = write(
+        tmp_path, "a.yaml", GOOD.replace("  bloom: apply\n", "  bloom: apply\n  colour: red\n")
+    )
     assert only_problem(tmp_path) == f"{path}:6: item 'tiny-numeric': unknown field 'colour'"
 
 
@@ -115,7 +117,9 @@ def test_duplicate_ids_across_files(tmp_path):
 
 
 def test_duplicate_key_is_not_silently_overwritten(tmp_path):
-    path = write(tmp_path, "a.yaml", GOOD.replace("  topic: clipping\n", "  topic: clipping\n  topic: x\n"))
+    path = write(
+        tmp_path, "a.yaml", GOOD.replace("  topic: clipping\n", "  topic: clipping\n  topic: x\n")
+    )
     assert only_problem(tmp_path) == f"{path}:5: duplicate key 'topic'"
 
 
@@ -164,7 +168,9 @@ def test_missing_bank_folder(tmp_path):
 
 
 def test_validate_cli_prints_file_line_and_exits_2(tmp_path, run_cli):
-    path = write(tmp_path, "a.yaml", GOOD.replace("  bloom: apply\n", "  bloom: apply\n  colour: red\n"))
+    path = write(
+        tmp_path, "a.yaml", GOOD.replace("  bloom: apply\n", "  bloom: apply\n  colour: red\n")
+    )
     result = run_cli("bank", "validate", str(tmp_path))
     assert result.returncode == 2
     assert f"{path}:6: item 'tiny-numeric': unknown field 'colour'" in result.stderr

@@ -14,8 +14,12 @@ literals = st.text(alphabet=st.characters(blacklist_characters="{}%#"), max_size
 values = st.text(max_size=12)
 
 
-@given(st.lists(st.tuples(literals, names), max_size=6), literals, st.booleans(),
-       st.fixed_dictionaries({n: values for n in ("ratio", "advantage", "clip_eps", "kl_coef")}))
+@given(
+    st.lists(st.tuples(literals, names), max_size=6),
+    literals,
+    st.booleans(),
+    st.fixed_dictionaries({n: values for n in ("ratio", "advantage", "clip_eps", "kl_coef")}),
+)
 def test_fast_path_renders_exactly_like_jinja(pieces, tail, autoescape, context):  # fmt: skip
     source = "".join(f"{lit}{{{{ {name} }}}}" for lit, name in pieces) + tail
     slots = Slots(source, autoescape)
@@ -44,4 +48,6 @@ def test_plain_text_for_terminals():
     assert to_plain_text(r"$\min(r A, \operatorname{clip}(r, 1-\epsilon, 1+\epsilon) A)$") == (
         "min(r A, clip(r, 1-ε, 1+ε) A)"
     )
-    assert to_plain_text(r"**Bold** and $\beta = 0.1$, $\frac{a}{b}$") == "Bold and β = 0.1, (a)/(b)"
+    assert (
+        to_plain_text(r"**Bold** and $\beta = 0.1$, $\frac{a}{b}$") == "Bold and β = 0.1, (a)/(b)"
+    )

@@ -1,0 +1,18 @@
+"""Fixtures of the simulator tests: the reference model, made once per session.
+
+The model comes from the user cache (``$ALIGNQUIZ_CACHE`` or ``~/.cache/alignquiz``),
+keyed by a content hash, so a second session reuses it; a fresh machine trains it once
+(about 30 s on 2 CPU cores).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The pretrained reference model and its report."""
+    from simulator.pretrain import PretrainConfig, load_reference
+
+    return load_reference(PretrainConfig())
