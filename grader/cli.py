@@ -195,10 +195,11 @@ def grade_answers(quiz_dir: Path, answers_file: Path, threads: int, as_json: boo
 
 
 def _commands() -> list[click.Command]:
-    """The grader's sub-apps: grading here, the gradebook beside it."""
+    """The grader's sub-apps: grading here, the gradebook, the server and the student CLI."""
     from grader.gradebook_cli import COMMANDS as GRADEBOOK
+    from grader.student_cli import COMMANDS as STUDENT
 
-    return [grade, *GRADEBOOK]
+    return [grade, *GRADEBOOK, *STUDENT]
 
 
 COMMANDS = _commands()

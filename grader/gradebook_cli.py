@@ -220,4 +220,25 @@ def export_cmd(fmt: str, submissions: bool, quiz_id: str | None, policy: str,
         click.echo(f"wrote {out}", err=True)
 
 
+@gradebook.command("import-submissions")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--quiz", "quiz_dir", required=True, type=click.Path(file_okay=False),
+              help="The quiz folder (its private/tokens.csv checks the signatures).")
+@click.option("--enforce-deadline", is_flag=True, help="Refuse files imported after the deadline.")
+@db_option
+@json_option
+def import_submissions_cmd(files, quiz_dir, enforce_deadline, db, as_json):
+    """Store signed offline submissions (submit --to-file); an altered file imports nothing."""
+    from grader.access import read_tokens_csv
+    from grader.answer_sheet import import_signed
+
+    tokens = read_tokens_csv(Path(quiz_dir) / "private" / "tokens.csv")
+    with _open(db) as book:
+        stored = import_signed(book, files, tokens, enforce_deadline=enforce_deadline)
+    rows = [{"file": f, "submission_id": s.id, "student_id": s.student_id,
+             "replayed": s.replayed} for f, s in zip(files, stored, strict=True)]  # fmt: skip
+    click.echo(json.dumps(rows) if as_json else f"imported {len(rows)} submissions "
+               f"({sum(r['replayed'] for r in rows)} already there)")  # fmt: skip
+
+
 COMMANDS = [gradebook]

@@ -8,14 +8,14 @@ import math
 import random
 
 import pytest
-from conftest import CREATED
-from helpers import members
 from lxml import etree
 
 from questions import ppo_math
 from questions.export import ExportError, export
 from questions.export.errors import Unexpressible
 from questions.export.formula import INLINE, inline, to_canvas, to_moodle
+from tests.export.conftest import CREATED
+from tests.export.helpers import members
 
 SCOPE = {"min": min, "max": max, "exp": math.exp, "log": math.log, "abs": abs, "sqrt": math.sqrt}
 

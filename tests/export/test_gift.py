@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import private_snippets, subsets
-from lms_rules import gift_unescape, moodle_choice_score
 
 from questions.export.gift import escape
 from questions.export.text import to_html
 from questions.models import EssayItem, MultipleChoiceItem
+from tests.export.helpers import private_snippets, subsets
+from tests.export.lms_rules import gift_unescape, moodle_choice_score
 
 QUESTION = re.compile(r"^::((?:[^:\\]|\\.)*)::\[html\]((?:[^{\\\n]|\\.)*)\{(#?)\n(.*?)^\}$",
                       re.M | re.S)  # fmt: skip

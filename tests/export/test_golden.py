@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CREATED
-from helpers import members
 
 from questions.export import FORMATS, export
+from tests.export.conftest import CREATED
+from tests.export.helpers import members
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import private_snippets, subsets
-from lms_rules import moodle_choice_score, moodle_formula_errors
 from lxml import etree
 
 from questions.export.rules import MOODLE_GRADES
 from questions.models import EssayItem, MultipleChoiceItem, NumericItem
+from tests.export.helpers import private_snippets, subsets
+from tests.export.lms_rules import moodle_choice_score, moodle_formula_errors
 
 COMMON = ["name/text", "questiontext/text", "generalfeedback/text", "defaultgrade", "penalty",
           "hidden", "idnumber"]  # fmt: skip

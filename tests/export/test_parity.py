@@ -14,8 +14,12 @@ import zipfile
 from collections import Counter, defaultdict
 
 import pytest
-from conftest import CREATED
-from lms_rules import (
+from lxml import etree
+
+from questions.export import export
+from questions.models import NumericAnswer, Quiz, Variant
+from tests.export.conftest import CREATED
+from tests.export.lms_rules import (
     canvas_calculated_accepts,
     canvas_evaluate,
     canvas_range_accepts,
@@ -25,10 +29,6 @@ from lms_rules import (
     probes,
     qti_equal_absolute,
 )
-from lxml import etree
-
-from questions.export import export
-from questions.models import NumericAnswer, Quiz, Variant
 
 QTI12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
 QTI21 = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"

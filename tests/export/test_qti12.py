@@ -5,12 +5,12 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from conftest import CREATED
-from helpers import base_title, members, private_snippets, subsets
-from lms_rules import canvas_multiple_answers
 from lxml import etree
 
 from questions.models import MultipleChoiceItem
+from tests.export.conftest import CREATED
+from tests.export.helpers import base_title, members, private_snippets, subsets
+from tests.export.lms_rules import canvas_multiple_answers
 
 QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
 CC = "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}"

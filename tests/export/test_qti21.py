@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from helpers import members, private_snippets, subsets
-from lms_rules import qti_map_response
 from lxml import etree
 
 from questions.models import EssayItem, MultipleChoiceItem
+from tests.export.helpers import members, private_snippets, subsets
+from tests.export.lms_rules import qti_map_response
 
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_helpers import TOKENS, running
+
+from tests.server.server_helpers import TOKENS, running
 
 ITEMS = ["kl-penalty-token", "clip-min-purpose", "ratio-token-facts", "goodhart-essay"]
 ROSTER = "student_id,name,email\n" + "".join(

@@ -9,9 +9,9 @@ import time
 
 import httpx
 import pytest
-from server_helpers import TOKENS, running
 
 from grader.client import ClientError, QuizClient, ServerUnreachable
+from tests.server.server_helpers import TOKENS, running
 
 
 class LoseAnswers(httpx.BaseTransport):

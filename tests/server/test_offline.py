@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from server_helpers import TOKENS, auth
 
 from grader.access import read_tokens_csv
 from grader.answer_sheet import (
@@ -15,6 +14,7 @@ from grader.answer_sheet import (
     sign_submission,
     write_atomic,
 )
+from tests.server.server_helpers import TOKENS, auth
 
 
 def _file(tmp_path, quiz, sid: str, answers: dict, client_id: str):

@@ -8,7 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from server_helpers import TOKENS, auth, key_fields
+
+from tests.server.server_helpers import TOKENS, auth, key_fields
 
 POST = "/api/v1/submissions"
 

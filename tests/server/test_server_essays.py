@@ -4,9 +4,9 @@ left pending, with a clear status, when essays are off; ``alignquiz grade``'s jo
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from server_helpers import auth, key_fields
 
 from grader.server import create_app
+from tests.server.server_helpers import auth, key_fields
 
 GOOD = (
     "Goodhart's law: the learned reward model is only a proxy for human preferences. "

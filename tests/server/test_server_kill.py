@@ -13,9 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from server_helpers import TOKENS
-
 from grader.client import ClientError, QuizClient
+from tests.server.server_helpers import TOKENS
 
 
 def _start(db: str, quiz_dir: Path, port: int) -> subprocess.Popen:

@@ -15,10 +15,10 @@ import time
 import click
 import pytest
 from click.testing import CliRunner
-from server_helpers import TOKENS, key_fields
 
 from alignquiz.cli import _Root
 from grader.student_cli import COMMANDS
+from tests.server.server_helpers import TOKENS, key_fields
 
 ESSAY = ["The policy learns to exploit the proxy reward", "so the gold reward falls.", ""]
 
@@ -128,11 +128,10 @@ def test_submit_refuses_malformed_answers_locally_and_errors_are_one_line(
 
 def test_a_lost_answer_then_a_rerun_of_submit_replays(live, book, quiz, tmp_path, good_answers):
     """submit keeps its client id in the save file until the server has answered."""
-    from test_client import LoseAnswers
-
     from grader.answer_sheet import load_sheet, send, write_atomic
     from grader.api import PaperItem
     from grader.client import QuizClient, ServerUnreachable
+    from tests.server.test_client import LoseAnswers
 
     with QuizClient(live, TOKENS["s001"]) as client:
         paper = client.quiz()

@@ -35,6 +35,7 @@ def test_cache_key_hashes_the_config() -> None:
     assert PretrainConfig().key == PretrainConfig().key
     assert PretrainConfig(seed=1).key != PretrainConfig().key
     assert PretrainConfig(n_embd=32).key != PretrainConfig().key
+    assert PretrainConfig(threads=2).key == PretrainConfig().key  # speed only
 
 
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path: Path) -> None:

@@ -117,3 +117,15 @@ def test_adaptive_controller_raises_a_beta_started_far_too_low(reference) -> Non
 def test_unknown_device_is_an_error() -> None:
     with pytest.raises(SimulatorError, match="unknown device 'tpu'"):
         RunConfig(device="tpu")
+
+
+def test_thread_count_is_restored(reference) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        train(RunConfig(steps=1, batch_size=4, num_minibatches=1, device="cpu", threads=1))
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
