@@ -46,10 +46,11 @@ _SENTINEL = 987650001  # a number latex2mathml keeps verbatim inside <mn>
 
 
 @functools.cache
-def environment(autoescape: bool) -> jinja2.Environment:
-    """The jinja2 environment: strict undefined, autoescape for HTML/XML."""
+def environment(autoescape: bool, folder: Path = TEMPLATES) -> jinja2.Environment:
+    """The jinja2 environment of a template folder: strict undefined, autoescape for
+    HTML/XML. Every template of the project (student views, exports) comes from here."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
         keep_trailing_newline=True,

@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import datetime
-import functools
 import io
 import zipfile
 from collections.abc import Mapping
@@ -28,30 +27,16 @@ from pathlib import Path
 
 import jinja2
 
-from questions.render import format_points
+from questions.render import environment
 
 __all__ = ["TEMPLATES", "render", "template", "zip_bytes"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-@functools.cache
-def _environment(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        autoescape=autoescape,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["points"] = format_points
-    return env
-
-
 def template(name: str) -> jinja2.Template:
     """An export template (autoescaped when its name ends in ``.xml.j2`` or ``.html.j2``)."""
-    return _environment(name.endswith((".xml.j2", ".html.j2"))).get_template(name)
+    return environment(name.endswith((".xml.j2", ".html.j2")), TEMPLATES).get_template(name)
 
 
 def render(name: str, **context: object) -> bytes:
