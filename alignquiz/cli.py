@@ -8,6 +8,7 @@ import click
 
 from grader import cli as grader_cli
 from questions import cli as questions_cli
+from simulator import cli as simulator_cli
 from questions.errors import AssessmentError
 
 __all__ = ["main", "root"]
@@ -34,7 +35,7 @@ def root() -> None:
     """Auto-graded assessments for teaching RLHF: PPO, the clip and the KL penalty."""
 
 
-for _app in (questions_cli, grader_cli):
+for _app in (questions_cli, grader_cli, simulator_cli):
     for _command in _app.COMMANDS:
         root.add_command(_command)
 
