@@ -8,8 +8,8 @@ import click
 
 from grader import cli as grader_cli
 from questions import cli as questions_cli
-from simulator import cli as simulator_cli
 from questions.errors import AssessmentError
+from simulator import cli as simulator_cli
 
 __all__ = ["main", "root"]
 
