@@ -2,8 +2,12 @@
 
 ::
 
+    alignquiz grade [--db URL] [--quiz ID] [--regrade] [--json]
     alignquiz grade essays FILE.jsonl [--item ID] [--bank DIR] [--json]
     alignquiz grade answers --quiz DIR --answers FILE.jsonl [--json]
+
+``grade`` alone grades the gradebook's pending submissions, or with ``--regrade`` adds
+a new grade version to every stored one (:mod:`grader.pending`), with a progress bar.
 
 ``grade essays`` reads lines ``{"id", "answer"}`` plus either ``"item"`` (a bank id: its
 references and rubric) or ``"question"`` and ``"reference"``/``"references"`` (generic
@@ -68,9 +72,47 @@ def _emit(row: dict[str, Any], as_json: bool) -> None:
         click.echo(f"    {line}")
 
 
-@click.group()
-def grade() -> None:
-    """Grade answers: essays from a JSON-lines file, or a whole quiz's answers."""
+@click.group(invoke_without_command=True, short_help="Grade pending submissions, or files.")
+@click.option(
+    "--db",
+    default="alignquiz.db",
+    envvar="ALIGNQUIZ_DB",
+    show_default=True,
+    show_envvar=True,
+    help="The gradebook: a SQLite file or a postgresql:// URL.",
+)
+@click.option("--quiz", "quiz_id", default=None, help="Grade one quiz only (default: all).")
+@click.option(
+    "--regrade",
+    is_flag=True,
+    help="Add a new grade version for every stored submission (history stays).",
+)
+@click.option("--threads", type=int, default=1, show_default=True, help=THREADS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+@click.pass_context
+def grade(ctx: click.Context, db: str, quiz_id: str | None, regrade: bool, threads: int,
+          as_json: bool) -> None:  # fmt: skip
+    """Grade the gradebook's pending submissions (or --regrade all of them).
+
+    The subcommands grade files instead: essays from a JSON-lines file, or a whole
+    quiz's answers."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from grader.essay import EssayGrader
+    from grader.pending import LazyEmbedder, grade_pending
+    from grader.progress import progress_bar
+    from grader.store import Gradebook
+
+    with Gradebook(db).open() as book, progress_bar("grading", quiet=as_json) as bar:
+        run = grade_pending(book, quiz_id=quiz_id, regrade=regrade,
+                            essay_grader=EssayGrader(LazyEmbedder(threads)),
+                            on_start=bar.start, on_progress=bar.advance)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(run.as_dict()))
+        return
+    what = "regraded" if regrade else "graded"
+    click.echo(f"{what} {run.submissions} submissions: {run.grades} grades ({run.essays} "
+               f"essays, {run.review} flagged for review) in {run.seconds:.1f} s")  # fmt: skip
 
 
 @grade.command("essays")
@@ -197,9 +239,11 @@ def grade_answers(quiz_dir: Path, answers_file: Path, threads: int, as_json: boo
 def _commands() -> list[click.Command]:
     """The grader's sub-apps: grading here, the gradebook, the server and the student CLI."""
     from grader.gradebook_cli import COMMANDS as GRADEBOOK
+    from grader.instructor_cli import COMMANDS as INSTRUCTOR
+    from grader.lms_cli import COMMANDS as LMS
     from grader.student_cli import COMMANDS as STUDENT
 
-    return [grade, *GRADEBOOK, *STUDENT]
+    return [grade, *GRADEBOOK, *LMS, *STUDENT, *INSTRUCTOR]
 
 
 COMMANDS = _commands()

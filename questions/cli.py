@@ -1,4 +1,5 @@
-"""The ``bank``, ``quiz`` and ``demo`` commands (mounted by ``alignquiz.cli``).
+"""The ``bank`` and ``quiz`` commands (mounted by ``alignquiz.cli``; the ``demo`` of the
+whole loop is :mod:`grader.demo`, which reuses :func:`build_quiz`).
 
 Only click is imported here; everything else is imported inside the commands, so
 ``alignquiz --help`` stays fast.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["COMMANDS", "bank", "demo", "quiz"]
+__all__ = ["COMMANDS", "bank", "build_quiz", "quiz"]
 
 BANK_HELP = "A bank folder or file (repeatable); 'builtin' names the shipped bank (the default)."
 
@@ -120,7 +121,7 @@ def quiz_generate(roster, seed, out, items, all_items, banks, title, force) -> N
 
 
 def build_quiz(roster, seed, out, item_ids, banks, title, force) -> Path:
-    """Load, generate and write a quiz; the shared path of ``generate`` and ``demo``."""
+    """Load, generate and write a quiz; the shared path of ``quiz generate`` and the demo."""
     from questions.bank import load_bank
     from questions.generate import CompiledItem, generate_quiz
     from questions.quizdir import write_quiz
@@ -235,34 +236,4 @@ def quiz_export(folder, fmt, out, created, force, as_json) -> None:
     click.echo(f"{fmt} export of {folder} written to {target} ({len(data):,} bytes)")
 
 
-# ---------------------------------------------------------------------------- demo
-@click.command()
-@click.option("--out", default="alignquiz-demo", show_default=True, type=click.Path())
-@click.option("--seed", default=2026, show_default=True, type=int)
-def demo(out: str, seed: int) -> None:
-    """Build a quiz of the whole built-in bank for a sample roster, and show where it is."""
-    from importlib.resources import files
-
-    from questions.errors import QuizError
-
-    target = Path(out)
-    if target.exists() and any(target.iterdir()) and not (target / "private/quiz.json").exists():
-        raise QuizError("exists and is not an alignquiz quiz; choose another --out", path=out)
-    roster = files("questions") / "data" / "sample_roster.csv"
-    path = build_quiz(str(roster), seed, out, None, (), "RLHF: PPO and the KL penalty (demo)",
-                      force=True)  # fmt: skip
-    from questions.quizdir import read_quiz
-
-    made = read_quiz(path)
-    first = made.students[0].student_id
-    click.echo(
-        f"Built quiz {made.quiz_id}: {len(made.students)} students x {len(made.item_ids)} items.\n"
-        f"  student papers : {path / 'students'}/ (HTML and Markdown, e.g. {first}.html)\n"
-        f"  student view   : {path / 'quiz.json'}\n"
-        f"  private key    : {path / 'private'}/ (never hand this out)\n"
-        f"Next: open {path / 'students' / (first + '.html')} in a browser, or run\n"
-        f"  alignquiz quiz key {path}"
-    )
-
-
-COMMANDS = [bank, quiz, demo]
+COMMANDS = [bank, quiz]

@@ -36,11 +36,15 @@ def test_unknown_command_is_a_usage_error(run_cli):
     assert result.returncode == 2 and "No such command" in result.stderr
 
 
-def test_demo_builds_a_quiz_and_says_where(tmp_path, run_cli, builtin_bank):
+def test_demo_runs_the_loop_and_says_where(tmp_path, run_cli, builtin_bank):
     result = run_cli("demo", "--out", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     assert f"{len(builtin_bank)} items" in result.stdout and str(tmp_path / "demo") in result.stdout
     assert (tmp_path / "demo" / "students" / "s001.html").is_file()
+    report = tmp_path / "demo" / "report" / "index.html"
+    assert report.is_file() and str(report) in result.stdout
+    assert (tmp_path / "demo" / "report" / "students" / "s001.html").is_file()
+    assert str(tmp_path / "demo" / "private" / "gradebook.db") in result.stdout
     again = run_cli("demo", "--out", str(tmp_path / "demo"))  # re-running replaces its own quiz
     assert again.returncode == 0, again.stderr
     (tmp_path / "mine").mkdir()
