@@ -32,6 +32,8 @@ from typing import Any
 
 import click
 
+from grader.gradebook_cli import db_option
+
 __all__ = ["COMMANDS", "grade"]
 
 BANK_HELP = "A bank folder or file (repeatable); 'builtin' names the shipped bank (the default)."
@@ -73,14 +75,7 @@ def _emit(row: dict[str, Any], as_json: bool) -> None:
 
 
 @click.group(invoke_without_command=True, short_help="Grade pending submissions, or files.")
-@click.option(
-    "--db",
-    default="alignquiz.db",
-    envvar="ALIGNQUIZ_DB",
-    show_default=True,
-    show_envvar=True,
-    help="The gradebook: a SQLite file or a postgresql:// URL.",
-)
+@db_option
 @click.option("--quiz", "quiz_id", default=None, help="Grade one quiz only (default: all).")
 @click.option(
     "--regrade",

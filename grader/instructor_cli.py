@@ -17,19 +17,13 @@ from pathlib import Path
 import click
 
 from grader.demo import demo
+from grader.gradebook_cli import db_option
 
 __all__ = ["COMMANDS", "demo", "report"]
 
 
 @click.command()
-@click.option(
-    "--db",
-    default="alignquiz.db",
-    envvar="ALIGNQUIZ_DB",
-    show_default=True,
-    show_envvar=True,
-    help="The gradebook: a SQLite file or a postgresql:// URL.",
-)
+@db_option
 @click.option("--quiz", "quiz_id", default=None, help="Quiz id (needed with several quizzes).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the report to (index.html, students/).")  # fmt: skip

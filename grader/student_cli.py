@@ -33,6 +33,8 @@ from typing import Any
 
 import click
 
+from grader.gradebook_cli import db_option
+
 __all__ = ["COMMANDS", "serve", "status", "submit", "take"]
 
 server_option = click.option("--server", envvar="ALIGNQUIZ_SERVER", show_envvar=True,
@@ -364,9 +366,7 @@ def status(server, token, as_json) -> None:
 
 # --------------------------------------------------------------------------- serve
 @click.command("serve")
-@click.option("--db", default="alignquiz.db", envvar="ALIGNQUIZ_DB", show_default=True,
-              show_envvar=True, help="The gradebook: a SQLite file or a postgresql:// URL.",
-              )  # fmt: skip
+@db_option
 @click.option("--quiz", "quiz_dir", type=click.Path(file_okay=False),
               help="A quiz folder to import (with private/tokens.csv) before serving.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True)
