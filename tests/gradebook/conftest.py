@@ -1,108 +1,12 @@
-"""Fixtures of the gradebook tests: a real SQLite file and a real PostgreSQL server.
+"""Fixtures of the gradebook tests: a migrated gradebook on each backend and small quizzes.
 
-Every test that takes ``db_url`` runs twice, once per backend, each time on a fresh
-database. PostgreSQL is a throwaway cluster started once per session with Debian's
-``initdb``/``pg_ctl`` (``/usr/lib/postgresql/*/bin`` or PATH) on a free loopback port, as
-the ``postgres`` user when the tests run as root (initdb refuses root; the tests' process
-switches user for those commands only). To use a server
-of your own instead, set ``ALIGNQUIZ_TEST_PG`` to a URL of a role that may create
-databases, e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``.
-
-Without PostgreSQL the tests fail (never skip): CI installs it.
+``db_url`` (tests/conftest.py) gives every test a fresh SQLite file and a fresh schema on
+a real PostgreSQL server, so the same suite runs on both.
 """
 
 from __future__ import annotations
 
-import glob
-import itertools
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-
-PG_ENV = "ALIGNQUIZ_TEST_PG"
-_counter = itertools.count()
-
-
-def _pg_bindir() -> Path:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2]))
-    if not dirs:
-        pytest.fail(
-            "PostgreSQL is not installed (no initdb): apt-get install postgresql, "
-            f"or set {PG_ENV} to a server URL",
-            pytrace=False,
-        )
-    return Path(dirs[-1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def pg_admin_url() -> Iterator[str]:
-    """A URL (psycopg 3) of a superuser on a running PostgreSQL server."""
-    if os.environ.get(PG_ENV):
-        yield os.environ[PG_ENV]
-        return
-    bindir = _pg_bindir()
-    root = Path(tempfile.mkdtemp(prefix="alignquiz-pg-"))
-    as_user: dict = {}
-    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-        shutil.chown(root, "postgres", "postgres")
-        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
-    data, port = root / "data", _free_port()
-
-    def run(*args: str) -> None:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=root,
-                              **as_user)  # fmt: skip
-        if done.returncode:
-            pytest.fail(f"{args[0]} failed: {done.stdout}{done.stderr}", pytrace=False)
-
-    try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", "alignquiz", "-A", "trust",
-            "-E", "UTF8", "--no-locale", "--no-sync")  # fmt: skip
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", options,
-            "-w", "-t", "60", "start")  # fmt: skip
-        yield f"postgresql://alignquiz@127.0.0.1:{port}/postgres"
-    finally:  # also after a failed start: nothing is left running or on disk
-        if (data / "postmaster.pid").exists():
-            subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60, cwd=root, **as_user)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty gradebook location: a SQLite file, or a new schema (named in the
-    URL's ``search_path``) on the PostgreSQL server, dropped afterwards."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "course.db")
-        return
-    import psycopg
-
-    admin = _plain(request.getfixturevalue("pg_admin_url"))
-    name = f"gb_{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    yield f"{admin}?options=-csearch_path%3D{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 @pytest.fixture

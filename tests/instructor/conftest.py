@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gradebook import conftest as _gradebook
-
-db_url = _gradebook.db_url  # every gradebook test runs on SQLite and on PostgreSQL
-pg_admin_url = _gradebook.pg_admin_url
-
 ITEMS = ("clip-positive-advantage", "clip-min-purpose", "beta-diagnosis-essay")
 """A numeric item with the unclipped misconception, a multiple choice and an essay."""
 

@@ -1,4 +1,4 @@
-"""Fixtures of the server tests: a real quiz folder, a real SQLite gradebook, the real
+"""Fixtures of the server tests: a real quiz folder, a real gradebook on each backend, the real
 app in-process (FastAPI's TestClient) and the real app under uvicorn on a loopback port.
 
 The quiz has one item of each kind that matters (numeric, single and multiple choice,
@@ -65,13 +65,13 @@ def good_answers(quiz):
 
 
 @pytest.fixture
-def db(tmp_path, quiz_dir) -> str:
-    """A fresh SQLite gradebook file with the quiz and its tokens imported."""
+def db(db_url, quiz_dir) -> str:
+    """A fresh gradebook (a SQLite file, then a PostgreSQL schema: the same tests run on
+    both) with the quiz and its tokens imported."""
     from grader.submissions import open_service
 
-    path = str(tmp_path / "course.db")
-    open_service(path, str(quiz_dir), "off").close()
-    return path
+    open_service(db_url, str(quiz_dir), "off").close()
+    return db_url
 
 
 @pytest.fixture
