@@ -70,7 +70,10 @@ def bank_list(banks: tuple[str, ...], as_json: bool) -> None:
     "--evidence",
     type=click.Path(),
     default=None,
-    help="Folder of simulator sweeps: check every item's evidence claims against the runs.",
+    is_flag=False,
+    flag_value="",
+    help="Folder of simulator sweeps: check every item's evidence claims against the runs "
+    "(--evidence alone: the packs shipped in questions/evidence, made from real runs).",
 )
 def bank_validate(paths: tuple[str, ...], seeds: int, as_json: bool, evidence: str | None) -> None:
     """Check a bank: every item loads, renders for many seeds, and its key scores full
@@ -83,8 +86,9 @@ def bank_validate(paths: tuple[str, ...], seeds: int, as_json: bool, evidence: s
     problems = [str(e) for e in errors] + [str(p) for p in selftest_bank(loaded, seeds)]
     if evidence is not None:
         from questions.evidence import check_evidence
+        from questions.exhibits import PACKS
 
-        problems += [str(p) for p in check_evidence(loaded, evidence)]
+        problems += [str(p) for p in check_evidence(loaded, evidence or PACKS)]
     if as_json:
         click.echo(json.dumps({"items": len(loaded), "problems": problems}, indent=1))
     else:

@@ -6,6 +6,11 @@ reward_hacking}]}``. ``alignquiz bank validate --evidence DIR`` reads the sweep'
 *every* run at that beta ended in the claimed verdict, so the key of a diagnosis item is
 confirmed by real training, not by the author's belief. ``DIR`` is either a folder of
 sweeps (``DIR/<sweep>/summary.json``) or one sweep (``DIR/summary.json``).
+
+``--evidence`` without a folder checks against the packs shipped in the package
+(``questions/evidence/<sweep>/``, see ``questions.exhibits``): real sweeps, made by
+``bench/make_evidence_pack.py``, which the test suite checks every claim against. Pass a
+folder to check a fresh sweep (e.g. after the simulator changed) before replacing a pack.
 """
 
 from __future__ import annotations

@@ -25,8 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from questions.errors import AssessmentError, BankError, ExpressionError
+from questions.exhibits import load_exhibit
 from questions.expr import Expression
 from questions.models import (
+    Exhibit,
     ItemSpec,
     Misconception,
     MultipleChoiceItem,
@@ -65,6 +67,8 @@ class CompiledItem:
     answer: Expression | None
     multiple: bool = False
     partial_credit: str = "all_or_nothing"
+    exhibit: Exhibit | None = None
+    """Evidence shown with the prompt, loaded from the pack once per item."""
 
     @classmethod
     def build(cls, spec: ItemSpec) -> CompiledItem:
@@ -86,6 +90,7 @@ class CompiledItem:
                 answer=answer,
                 multiple=is_mc and spec.multiple,
                 partial_credit=spec.partial_credit if is_mc else "all_or_nothing",
+                exhibit=load_exhibit(spec.evidence),
             )
         except AssessmentError as exc:
             raise BankError(f"item {spec.id!r}: {exc.message}") from None
@@ -133,6 +138,7 @@ class CompiledItem:
             partial_credit=self.partial_credit,
             answer=answer,
             explanation=self.explanation.markdown.render(display_all),
+            exhibit=self.exhibit,
         )
 
     def html(self, variant: Variant) -> tuple[str, list[str]]:

@@ -25,6 +25,7 @@ __all__ = [
     "Evidence",
     "EvidenceClaim",
     "EvidenceLink",
+    "Exhibit",
     "ItemSpec",
     "Misconception",
     "MultipleChoiceItem",
@@ -36,6 +37,7 @@ __all__ = [
     "DerivedParam",
     "Quiz",
     "Rubric",
+    "SampleGroup",
     "Stance",
     "Student",
     "StudentItem",
@@ -57,6 +59,7 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 Bloom = Literal["remember", "understand", "apply", "analyze", "evaluate", "create"]
 Verdict = Literal["reward_hacking", "healthy", "stuck"]
 Kind = Literal["essay", "multiple_choice", "numeric"]
+FigureName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*\.png$")]
 
 
 class Frozen(BaseModel):
@@ -150,8 +153,42 @@ class EvidenceLink(Frozen):
     claims: tuple[EvidenceClaim, ...] = ()
     show: Literal["none", "plot", "samples"] = "none"
     """What the student is shown from the runs."""
-    figure: str | None = None
-    """File name of the plot (in the sweep folder) shown when ``show`` is ``plot``."""
+    figure: FigureName | None = None
+    """File name of the plot in the shipped pack (``questions/evidence/<sweep>/``),
+    shown when ``show`` is ``plot``."""
+    samples: Slug | None = None
+    """Name of a sample set in the pack's ``samples.json``, shown when ``show`` is
+    ``samples``."""
+    caption: str = ""
+    """What students read under the figure or samples (and the image's alt text): it
+    describes what is plotted, never the verdict or the beta the question asks for."""
+
+    @model_validator(mode="after")
+    def _shown_thing_named(self) -> EvidenceLink:
+        if self.show == "plot" and self.figure is None:
+            raise ValueError("show: plot needs a figure (a PNG file of the pack)")
+        if self.show == "samples" and self.samples is None:
+            raise ValueError("show: samples needs samples (a sample set of the pack)")
+        if self.show != "none" and not self.caption.strip():
+            raise ValueError("evidence shown to students needs a caption")
+        return self
+
+
+class SampleGroup(Frozen):
+    """Sample texts a run generated at one training step."""
+
+    step: int
+    texts: tuple[str, ...]
+
+
+class Exhibit(Frozen):
+    """What a student is shown from a sweep: a figure of the pack (by file name; the bytes
+    are read once per quiz, never stored per variant) or sample texts, with a caption."""
+
+    sweep: Slug
+    figure: FigureName | None = None
+    samples: tuple[SampleGroup, ...] = ()
+    caption: str = ""
 
 
 class SweepRecord(Frozen):
@@ -370,6 +407,8 @@ class Variant(Frozen):
     partial_credit: Literal["all_or_nothing", "right_minus_wrong"] = "all_or_nothing"
     answer: NumericAnswer | None = None
     explanation: str = ""
+    exhibit: Exhibit | None = None
+    """Evidence shown with the prompt (a figure of the pack, or sample texts)."""
 
     def choice_score(self, selected: set[str]) -> float:
         """The fraction earned for a set of option labels (the one rule every export uses).
@@ -396,6 +435,7 @@ class Variant(Frozen):
             prompt=self.prompt,
             options=tuple(StudentOption(label=o.label, text=o.text) for o in self.options),
             multiple=self.multiple,
+            exhibit=self.exhibit,
         )
 
     def key(self) -> float | list[str] | None:
@@ -423,6 +463,8 @@ class StudentItem(Frozen):
     prompt: str
     options: tuple[StudentOption, ...] = ()
     multiple: bool = False
+    exhibit: Exhibit | None = None
+    """The figure (a file of ``students/figures/``) or samples shown with the prompt."""
 
 
 class Student(Frozen):

@@ -5,7 +5,8 @@
     DIR/
       quiz.json               the student view of every paper (no key)
       students/ID.md          one student's paper, Markdown with $math$
-      students/ID.html        the same, self-contained HTML (MathML, no CDN)
+      students/ID.html        the same, self-contained HTML (MathML, figures as data: URIs)
+      students/figures/*.png  the evidence figures the Markdown papers link (one copy each)
       private/                never handed to students
         quiz.json             the whole quiz: variants with keys, item specs, seed
         key.json              {student_id: {item_id: {"params", "answer"}}}
@@ -26,9 +27,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from pydantic import TypeAdapter, ValidationError
 
 from questions.errors import QuizError
+from questions.exhibits import data_uri, figure_files
 from questions.generate import CompiledItem, paused_gc
 from questions.models import Quiz
 from questions.render import page_template
@@ -92,15 +95,40 @@ def _write_all(quiz: Quiz, compiled: dict[str, CompiledItem], root: Path, progre
     os.chmod(root / "private", 0o700)
     view = quiz.student_view()
     md_page, html_page = page_template("student.md.j2"), page_template("student.html.j2")
+    pngs = figure_files(v for vs in quiz.variants.values() for v in vs)
+    if pngs:
+        (root / "students" / "figures").mkdir()
+    for name, png in pngs.items():
+        (root / "students" / "figures" / name).write_bytes(png)
+    # encoded once per quiz, and marked safe so no page re-scans the string to escape it
+    figures = {name: Markup(data_uri(png)) for name, png in pngs.items()}
+    # what is the same on every paper (item heads, exhibits, footers) is rendered once
+    parts, md_parts = (page_template(f"student_item.{x}.j2").module for x in ("html", "md"))
+    md_static = [
+        {"head": str(md_parts.head(item, n)), "exhibit": str(md_parts.exhibit(item)),
+         "foot": str(md_parts.foot(item))}
+        for n, item in enumerate(view.papers[0].items if view.papers else (), 1)
+    ]  # fmt: skip
+    static = [
+        {"head": _trim(parts.head(item, n)), "exhibit": _trim(parts.exhibit(item, figures)),
+         "foot": _trim(parts.foot(item))}
+        for n, item in enumerate(view.papers[0].items if view.papers else (), 1)
+    ]  # fmt: skip
     for paper, student in zip(view.papers, quiz.students, strict=True):
         total = f"{sum(i.points for i in paper.items):g}"
         (root / "students" / f"{paper.student_id}.md").write_text(
-            md_page.render(quiz=view, paper=paper, total_points=total), encoding="utf-8"
+            md_page.render(
+                quiz=view,
+                paper=paper,
+                total_points=total,
+                items=list(zip(paper.items, md_static, strict=True)),
+            ),
+            encoding="utf-8",
         )
         htmls = []
-        for variant in quiz.variants[student.student_id]:
+        for variant, same in zip(quiz.variants[student.student_id], static, strict=True):
             prompt, options = compiled[variant.item_id].html(variant)
-            htmls.append({"prompt": prompt, "options": options})
+            htmls.append({"prompt": prompt, "options": options, **same})
         (root / "students" / f"{paper.student_id}.html").write_text(
             html_page.render(
                 quiz=view, paper=paper, items=list(zip(paper.items, htmls, strict=True)),
@@ -128,6 +156,10 @@ def _write_all(quiz: Quiz, compiled: dict[str, CompiledItem], root: Path, progre
     tokens = root / "private" / "tokens.csv"
     tokens.write_text(buf.getvalue(), encoding="utf-8")
     os.chmod(tokens, 0o600)
+
+
+def _trim(html: str) -> Markup:
+    return Markup(html.strip("\n"))  # a macro's output: already escaped
 
 
 def read_quiz(folder: str | Path) -> Quiz:

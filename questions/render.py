@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,16 +184,32 @@ def to_plain_text(markdown: str) -> str:
 
 _LATEX_WORDS = {
     r"\epsilon": "ε", r"\varepsilon": "ε", r"\beta": "β", r"\pi": "π", r"\theta": "θ",
-    r"\lambda": "λ", r"\gamma": "γ", r"\cdot": "·", r"\times": "×", r"\leq": "≤",
-    r"\geq": "≥", r"\le": "≤", r"\ge": "≥", r"\neq": "≠", r"\approx": "≈", r"\to": "→",
-    r"\min": "min", r"\max": "max", r"\log": "log", r"\exp": "exp", r"\mid": "|",
+    r"\lambda": "λ", r"\gamma": "γ", r"\alpha": "α", r"\delta": "δ", r"\Delta": "Δ",
+    r"\mu": "μ", r"\sigma": "σ", r"\tau": "τ", r"\eta": "η", r"\phi": "φ", r"\rho": "ρ",
+    r"\cdot": "·", r"\times": "×", r"\pm": "±", r"\leq": "≤", r"\geq": "≥", r"\le": "≤",
+    r"\ge": "≥", r"\leqslant": "≤", r"\geqslant": "≥", r"\neq": "≠", r"\ne": "≠",
+    r"\lt": "<", r"\gt": ">", r"\approx": "≈", r"\sim": "~", r"\propto": "∝",
+    r"\infty": "∞", r"\in": "∈", r"\to": "→", r"\rightarrow": "→", r"\Rightarrow": "⇒",
+    r"\leftarrow": "←", r"\sum": "Σ", r"\prod": "Π", r"\nabla": "∇", r"\partial": "∂",
+    r"\ldots": "…", r"\cdots": "⋯", r"\dots": "…", r"\mid": "|", r"\quad": " ",
+    r"\qquad": " ", r"\min": "min", r"\max": "max", r"\log": "log", r"\exp": "exp",
+    r"\mathbb": "", r"\mathcal": "", r"\lvert": "|", r"\rvert": "|",
 }  # fmt: skip
+"""LaTeX commands and their plain-text forms. A command matches only as a whole word
+(``\\ne`` never eats the start of ``\\neq``); anything not listed loses its backslash."""
 
 
 def _latex_plain(latex: str) -> str:
-    text = re.sub(r"\\(?:operatorname|mathrm|text|mathbf)\{([^{}]*)\}", r"\1", latex)
-    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", text)
-    for word in sorted(_LATEX_WORDS, key=len, reverse=True):
-        text = re.sub(re.escape(word) + r"(?![A-Za-z])", _LATEX_WORDS[word], text)
-    text = text.replace(r"\left", "").replace(r"\right", "").replace("\\,", " ")
-    return text.replace("{", "").replace("}", "").strip()
+    text = re.sub(r"\\(?:operatorname\*?|mathrm|text|mathbf|textbf|mathit)\{([^{}]*)\}", r"\1",
+                  latex)  # fmt: skip
+    text = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", text)
+    text = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", text)
+    text = re.sub(r"\\(?:hat|widehat)\{([^{}]*)\}", "\\1\u0302", text)
+    text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])", "", text)
+    text = re.sub(r"\\[,;: ]", " ", text).replace("\\!", "")
+    text = _COMMAND.sub(lambda m: _LATEX_WORDS.get(m.group(0), m.group(0)[1:]), text)
+    text = text.replace(r"\{", "\0").replace(r"\}", "\1").replace("{", "").replace("}", "")
+    return unicodedata.normalize("NFC", text.replace("\0", "{").replace("\1", "}").strip())
+
+
+_COMMAND = re.compile(r"\\[A-Za-z]+")  # the longest run of letters: a whole command

@@ -68,8 +68,21 @@ def test_no_student_artefact_contains_a_key(quiz_dir):
         if len(spec.explanation) > 40 and "{{" not in spec.explanation:
             secrets.add(spec.explanation)
     student_files = [p for p in quiz_dir.rglob("*") if p.is_file() and "private" not in p.parts]
-    assert len(student_files) == 17
+    figures = [p for p in student_files if p.parent.name == "figures"]
+    shown = {v.exhibit.figure for vs in made.variants.values() for v in vs
+             if v.exhibit and v.exhibit.figure}  # fmt: skip
+    assert sorted(p.name for p in figures) == sorted(shown) and len(shown) >= 3
+    assert len(student_files) == 17 + len(figures)
+    # captions and alt texts are student-visible: no verdict, no beta, no explanation
+    for spec in made.items.values():
+        if spec.evidence is not None and spec.evidence.show != "none":
+            caption = spec.evidence.caption.lower()
+            for word in ("hack", "healthy", "stuck", "too low", "too high", "beta", "β"):
+                assert word not in caption, (spec.id, word)
     for path in student_files:
+        if path in figures:
+            assert path.read_bytes().startswith(b"\x89PNG")
+            continue
         text = path.read_text(encoding="utf-8")
         leaked = [s[:50] for s in secrets if s.strip() and s.strip() in text]
         assert not leaked, (path, leaked)
@@ -78,7 +91,11 @@ def test_no_student_artefact_contains_a_key(quiz_dir):
             assert word not in text, (path, word)
     view = json.loads((quiz_dir / "quiz.json").read_text())
     item_keys = {k for p in view["papers"] for i in p["items"] for k in i}
-    assert item_keys == {"item_id", "kind", "title", "points", "prompt", "options", "multiple"}
+    assert item_keys == {"item_id", "kind", "title", "points", "prompt", "options", "multiple",
+                         "exhibit"}  # fmt: skip
+    exhibit_keys = {k for p in view["papers"] for i in p["items"] if i["exhibit"]
+                    for k in i["exhibit"]}  # fmt: skip
+    assert exhibit_keys == {"sweep", "figure", "samples", "caption"}  # file name, not bytes
 
 
 def test_keys_are_computed_from_the_displayed_values(quiz_dir, run_cli):
@@ -203,5 +220,5 @@ def test_tokens_are_private_unique_and_reproducible(quiz_dir, course_secret_file
     assert tokens[0] != student_token(b"another instructor's secret!", made.quiz_id, "s001")
     for path in quiz_dir.rglob("*"):
         if path.is_file() and "private" not in path.parts:
-            text = path.read_text(encoding="utf-8")
-            assert not any(t in text for t in tokens), path
+            data = path.read_bytes()
+            assert not any(t.encode() in data for t in tokens), path

@@ -51,3 +51,21 @@ def test_plain_text_for_terminals():
     assert (
         to_plain_text(r"**Bold** and $\beta = 0.1$, $\frac{a}{b}$") == "Bold and β = 0.1, (a)/(b)"
     )
+
+
+@pytest.mark.parametrize(
+    ("latex", "plain"),
+    [
+        (r"$a \ne b$", "a ≠ b"),
+        (r"$a \neq b$", "a ≠ b"),  # \ne is no prefix of \neq, nor the reverse
+        (r"$r \in [1-\epsilon, 1+\epsilon]$", "r ∈ [1-ε, 1+ε]"),
+        (r"$\hat{A}_t \geq 0$", "Â_t ≥ 0"),
+        (r"$\left( \tfrac{1}{2} \right)$", "( (1)/(2) )"),
+        (r"$\sum_t \alpha \cdot \nabla \log \pi_\theta$", "Σ_t α · ∇ log π_θ"),
+        (r"$\beta \to \infty$, $x \sim \pi$", "β → ∞, x ~ π"),
+        (r"$\{a\}$ and $a\,b\!c$", "{a} and a bc"),
+        (r"$\unknown x$", "unknown x"),  # no command is left with its backslash
+    ],
+)
+def test_plain_text_converts_latex_commands_as_whole_words(latex, plain):
+    assert to_plain_text(latex) == plain

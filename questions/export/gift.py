@@ -6,7 +6,9 @@ exact margin ``max(atol, rtol*|v|)`` as a GIFT tolerance (``{#value:margin}``, M
 *nominal* tolerance); add "1 random question" from the category to the quiz. Items
 without parameters are single questions in the quiz's category.
 
-Kept: per-option feedback, right-minus-wrong fractions (``~%33.33333%``), misconceptions
+Kept: sample texts shown as evidence (as an HTML table). Lost: figures, since GIFT
+cannot carry images (a note names each one; Moodle XML carries them). Kept: per-option
+feedback, right-minus-wrong fractions (``~%33.33333%``), misconceptions
 as extra numeric answers with their credit and feedback. Lost: what GIFT has no field
 for: points (each question's mark is set in the Moodle quiz) and graders' notes, so an
 essay's references, rubric and worked solution stay in the quiz folder (GIFT's general
@@ -26,7 +28,7 @@ import datetime
 from questions.export.package import render
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
 from questions.export.rules import moodle_grade, option_fraction
-from questions.export.text import to_html
+from questions.export.text import exhibit_html, to_html
 from questions.models import MultipleChoiceItem, NumericItem, Quiz
 
 __all__ = ["MAX_VARIANTS", "escape", "export"]
@@ -108,7 +110,14 @@ def _question(plan: ItemPlan, draw: Draw, k: int, notes: list[str]) -> dict:
         body = "numerical"
     else:
         body = "essay"
-    return {"name": escape(name), "text": _html(v.prompt), "kind": body, "answers": answers}
+    text = _html(v.prompt)
+    if v.exhibit is not None:
+        if v.exhibit.figure is not None and k <= 1:
+            notes.append(f"{spec.id}: GIFT cannot carry images; figure {v.exhibit.figure} "
+                         "is not exported (add it to the question in Moodle by hand, or "
+                         "export Moodle XML, which carries it)")  # fmt: skip
+        text += escape(exhibit_html(v.exhibit, None))
+    return {"name": escape(name), "text": text, "kind": body, "answers": answers}
 
 
 def _html(markdown: str, inline: bool = False) -> str:

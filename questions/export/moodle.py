@@ -21,16 +21,19 @@ students. Math is TeX in ``\\( \\)``, rendered by Moodle's MathJax filter.
 
 from __future__ import annotations
 
+import base64
 import datetime
+import functools
 
 import jinja2.meta
 
+from questions.exhibits import figure_bytes
 from questions.export.errors import Unexpressible
 from questions.export.formula import to_moodle
 from questions.export.package import render
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
 from questions.export.rules import moodle_grade, option_fraction, tolerance_answers
-from questions.export.text import grader_notes, to_html, wildcard_html
+from questions.export.text import exhibit_html, grader_notes, to_html, wildcard_html
 from questions.expr import Expression
 from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
 from questions.render import environment
@@ -85,8 +88,20 @@ def export(quiz: Quiz, created: datetime.date, *, notes: list[str] | None = None
 
 
 def _common(plan: ItemPlan, draw: Draw, k: int, text: str) -> dict:
+    """Fields of every question; a figure travels inside the question text as a
+    base64 ``<file>`` that the text links as ``@@PLUGINFILE@@/name.png``."""
     name = plan.spec.title if k == 0 else f"{plan.spec.title} (variant {k} of {len(plan.draws)})"
-    return {"name": name, "text": text, "points": plan.spec.points, "idnumber": draw.ident}
+    exhibit = draw.variant.exhibit
+    files = []
+    if exhibit is not None and exhibit.figure is not None:
+        files.append({"name": exhibit.figure, "data": _base64(exhibit)})
+    return {"name": name, "text": text + exhibit_html(exhibit, "@@PLUGINFILE@@/"),
+            "points": plan.spec.points, "idnumber": draw.ident, "files": files}  # fmt: skip
+
+
+@functools.cache
+def _base64(exhibit) -> str:
+    return base64.b64encode(figure_bytes(exhibit)).decode("ascii")
 
 
 def _static(plan: ItemPlan, draw: Draw, k: int, notes: list[str]) -> dict:

@@ -5,6 +5,9 @@ The zip holds what Canvas's own quiz export holds (and text2qti copies)::
     imsmanifest.xml                  IMS CP manifest in Canvas's flavour (no schema fits)
     ID/ID.xml                        the assessment: QTI 1.2 ASI, valid against the XSD
     ID/assessment_meta.xml           Canvas quiz settings (cccv1p0 namespace)
+    web_resources/figures/NAME.png   evidence figures, linked from the question text as
+                                     ``$IMS-CC-FILEBASE$/figures/NAME.png`` (Canvas puts
+                                     them in the course files) and listed in the manifest
 
 How each item travels:
 
@@ -31,15 +34,20 @@ from __future__ import annotations
 
 import datetime
 
+from questions.exhibits import figure_files
 from questions.export.errors import Unexpressible
 from questions.export.formula import to_canvas
 from questions.export.package import render, zip_bytes
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
 from questions.export.rules import percent
-from questions.export.text import to_html, wildcard_html
+from questions.export.text import exhibit_html, to_html, wildcard_html
 from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
+from questions.params import digest
 
-__all__ = ["MAX_VAR_SETS", "assessment_xml", "canvas_tolerance", "export"]
+__all__ = ["FIGURES", "MAX_VAR_SETS", "assessment_xml", "canvas_tolerance", "export"]
+
+FIGURES = "web_resources/figures"
+"""Where figures go in the package (Canvas's ``$IMS-CC-FILEBASE$`` is ``web_resources``)."""
 
 MAX_VAR_SETS = 200
 """Canvas keeps at most 200 variable sets in a formula question."""
@@ -57,13 +65,18 @@ def export(quiz: Quiz, created: datetime.date, *, notes: list[str] | None = None
     )  # Canvas shuffles answers per quiz
     meta = render("canvas_meta.xml.j2", ident=ident, title=quiz.title,
                   points=total, shuffle=shuffle)  # fmt: skip
+    figures = {f"{FIGURES}/{name}": png for name, png in
+               figure_files(d.variant for p in plans for d in p.draws).items()}  # fmt: skip
     manifest = render(
-        "qti12_manifest.xml.j2", ident=ident, title=quiz.title, created=created.isoformat()
-    )
+        "qti12_manifest.xml.j2", ident=ident, title=quiz.title, created=created.isoformat(),
+        figures=[{"ident": "f" + digest(path.encode(), size=8), "href": path}
+                 for path in sorted(figures)],
+    )  # fmt: skip
     files = {
         "imsmanifest.xml": manifest,
         f"{ident}/{ident}.xml": assessment,
         f"{ident}/assessment_meta.xml": meta,
+        **figures,
     }
     return zip_bytes(files, created)
 
@@ -108,6 +121,7 @@ def assessment_xml(quiz: Quiz, plans: list[ItemPlan], ident: str, notes: list[st
 
 def _base(plan: ItemPlan, draw: Draw, k: int, kind: str, text: str) -> dict:
     title = plan.spec.title if k == 0 else f"{plan.spec.title} ({k} of {len(plan.draws)})"
+    text += exhibit_html(draw.variant.exhibit, "$IMS-CC-FILEBASE$/figures/")
     return {"ident": draw.ident, "title": title, "type": kind, "points": plan.spec.points,
             "text": text}  # fmt: skip
 

@@ -6,6 +6,8 @@
     test.xml               assessmentTest: one section per item; an item with drawn
                            parameters is a section of K variants with <selection select="1"/>
     items/ID.xml           assessmentItem (valid against imsqti_v2p1.xsd), math as MathML
+    items/figures/N.png    evidence figures, ``<img src="figures/N.png">`` in the item
+                           body and a ``<file>`` of the item's resource in the manifest
 
 QTI 2.1 has no formula question that an LMS fills in, so every item with drawn
 parameters is "pick 1 of K" of the variants our roster drew. Each item states its own
@@ -29,9 +31,10 @@ import re
 
 from markupsafe import Markup
 
+from questions.exhibits import figure_files
 from questions.export.package import render, zip_bytes
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
-from questions.export.text import grader_notes
+from questions.export.text import exhibit_html, grader_notes
 from questions.generate import CompiledItem
 from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
 from questions.render import CompiledText, compile_text
@@ -50,6 +53,8 @@ def export(quiz: Quiz, created: datetime.date, *, notes: list[str] | None = None
     plans = plan_quiz(quiz, MAX_VARIANTS)
     ident = quiz_ident(quiz, plans)
     files = item_files(plans, notes)
+    for name, png in figure_files(d.variant for p in plans for d in p.draws).items():
+        files[f"items/figures/{name}"] = png
     sections = [
         {"ident": p.ident, "title": p.spec.title, "items": [d.ident for d in p.draws]}
         for p in plans
@@ -61,7 +66,7 @@ def export(quiz: Quiz, created: datetime.date, *, notes: list[str] | None = None
         ident=ident,
         title=quiz.title,
         created=created.isoformat(),
-        items=[d.ident for p in plans for d in p.draws],
+        items=[{"ident": d.ident, "figure": _figure(d)} for p in plans for d in p.draws],
     )
     return zip_bytes(files, created)
 
@@ -79,6 +84,11 @@ def item_files(plans: list[ItemPlan], notes: list[str]) -> dict[str, bytes]:
                 "qti21_item.xml.j2", **_item(plan, compiled, draw)
             )
     return files
+
+
+def _figure(draw: Draw) -> str | None:
+    exhibit = draw.variant.exhibit
+    return f"items/figures/{exhibit.figure}" if exhibit and exhibit.figure else None
 
 
 def _compiled_item(spec) -> CompiledItem:
@@ -104,6 +114,7 @@ def _item(plan: ItemPlan, compiled: CompiledItem, draw: Draw) -> dict:
     spec, v = plan.spec, draw.variant
     prompt, option_html = compiled.html(v)
     points = spec.points
+    prompt += exhibit_html(v.exhibit, "figures/")
     item = {"ident": draw.ident, "title": spec.title, "prompt": _html(prompt),
             "points": num(points), "kind": spec.kind}  # fmt: skip
     if isinstance(spec, MultipleChoiceItem):

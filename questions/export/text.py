@@ -26,13 +26,13 @@ from collections.abc import Mapping
 from markupsafe import Markup
 
 from questions.export.package import template
-from questions.models import EssayItem
+from questions.models import EssayItem, Exhibit
 from questions.render import (
     MATH,  # the one math pattern of the student views
     environment,
 )
 
-__all__ = ["MATH", "grader_notes", "to_html", "wildcard_html"]
+__all__ = ["MATH", "exhibit_html", "grader_notes", "to_html", "wildcard_html"]
 
 _SLOT = re.compile(r"zzslot(\d+)zz")
 _MOODLE_WILDCARD = re.compile(r"\{(?=[A-Za-z][^>} <{\"']*\})")
@@ -103,3 +103,36 @@ def grader_notes(spec: EssayItem, explanation: str, html=to_html) -> str:
         explanation=Markup(html(explanation)) if explanation.strip() else "",
         max_words=spec.max_words,
     )
+
+
+def exhibit_html(exhibit: Exhibit | None, figure_src: str | None) -> str:
+    """The evidence shown under a prompt, as XHTML that every format's text accepts:
+        the figure as ``<img src="{figure_src}{name}"/>`` (left out when ``figure_src`` is
+        None: a format that cannot carry images), sample texts as a table, the caption.
+
+        >>> from questions.models import SampleGroup
+        >>> ex = Exhibit(sweep="s", figure="run-a.png", caption="Run A & co")
+    >>> exhibit_html(ex, "@@PLUGINFILE@@/")[:61]
+    '<p><img src="@@PLUGINFILE@@/run-a.png" alt="Run A &amp; co"/>'
+        >>> exhibit_html(ex, None)
+        ''
+    """
+    if exhibit is None:
+        return ""
+    caption = html.escape(exhibit.caption)
+    parts = []
+    if exhibit.figure is not None:
+        if figure_src is None:
+            return ""
+        src = html.escape(figure_src + exhibit.figure)
+        parts.append(f'<p><img src="{src}" alt="{caption}"/></p>')
+    if exhibit.samples:
+        rows = "".join(
+            f"<tr><td>{g.step}</td><td>&#8220;{html.escape(t)}&#8221;</td></tr>"
+            for g in exhibit.samples
+            for t in g.texts
+        )
+        parts.append("<table><thead><tr><th>step</th><th>sampled text</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")  # fmt: skip
+    parts.append(f"<p><em>{caption}</em></p>")
+    return "".join(parts)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from questions.export.gift import escape
-from questions.export.text import to_html
+from questions.export.text import exhibit_html, to_html
 from questions.models import EssayItem, MultipleChoiceItem
 from tests.export.helpers import private_snippets, subsets
 from tests.export.lms_rules import gift_unescape, moodle_choice_score
@@ -49,7 +49,8 @@ def test_text_survives_moodles_unescaping(questions, bank_quiz):
     by_title = {q[0]: q[1] for q in questions}
     for v in first:
         if v.title in by_title:  # items without parameters: one question, this text
-            assert gift_unescape(by_title[v.title]) == to_html(v.prompt).strip()
+            shown = to_html(v.prompt).strip() + exhibit_html(v.exhibit, None)
+            assert gift_unescape(by_title[v.title]) == shown
 
 
 def test_escape_round_trip_of_every_special():

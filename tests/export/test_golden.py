@@ -86,7 +86,7 @@ def test_golden_quiz_uses_the_formula_types(golden_quiz):
 
     moodle = etree.fromstring(export(golden_quiz, "moodle", CREATED))
     assert [q.get("type") for q in moodle.iter("question")] == [
-        "category", "calculated", "multichoice", "essay"
+        "category", "calculated", "multichoice", "essay", "multichoice"
     ]  # fmt: skip
     canvas = members(export(golden_quiz, "qti12", CREATED))
     (name,) = [n for n in canvas if n.count("/") == 1 and "meta" not in n]
