@@ -121,14 +121,25 @@ def _show(console, n: int, total: int, item, saved: str | None) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    options = Table.grid(padding=(0, 1))
-    for option in item.options:
-        options.add_row(Text(f"  {option.label})"), Text(_reflow(option.text)))
-    body = (
-        Group(Text(_reflow(item.prompt)), Text(""), options)
-        if item.options
-        else Text(_reflow(item.prompt))
-    )
+    parts = [Text(_reflow(item.prompt))]
+    exhibit = getattr(item, "exhibit", None)
+    if exhibit is not None:  # evidence from real simulator runs
+        if exhibit.caption:
+            parts += [Text(""), Text(_reflow(exhibit.caption), style="italic")]
+        if exhibit.figure:
+            parts.append(Text(f"[figure {exhibit.figure}: open your HTML paper to see it]",
+                              style="dim"))  # fmt: skip
+        for group in exhibit.samples:
+            samples = Table(title=f"samples at step {group.step}", show_header=False)
+            for text in group.texts:
+                samples.add_row(Text(text))
+            parts += [Text(""), samples]
+    if item.options:
+        options = Table.grid(padding=(0, 1))
+        for option in item.options:
+            options.add_row(Text(f"  {option.label})"), Text(_reflow(option.text)))
+        parts += [Text(""), options]
+    body = Group(*parts)
     worth = f"{_points(item.points)} point{'' if item.points == 1 else 's'}"
     head = f"{n}/{total}  {_reflow(item.title)}  ({worth})"
     console.print(Panel(body, title=Text(head), title_align="left"))
