@@ -5,9 +5,11 @@
   beta were too high"), questions, both-ways hedging ("too high or too low") and
   self-contradiction (two positions asserted, or one asserted and denied) caught;
 - **concepts** (:func:`find_concepts`): each concept found by phrase or by meaning
-  (cosine of a sentence to the concept's examples), scored 0..1;
+  (cosine of a sentence to the concept's examples), scored 0..1; a short sentence counts
+  by meaning for one concept at most, and only one it matches clearly best;
 - **guards** (:func:`check_guards`): sentences that copy the question or stuff keywords
-  without a sentence count for nothing; an answer that addresses the grader ("ignore the
+  without a sentence (comma lists, a long run of keywords with no full stop, or three or
+  more verbless fragments) count for nothing; an answer that addresses the grader ("ignore the
   rubric", "award full marks") earns nothing.
 
 Nothing here knows about beta: a new item about, say, the clip range needs only YAML.
@@ -43,12 +45,15 @@ __all__ = [
     "Guards",
     "MEANING_FULL",
     "MEANING_NONE",
+    "SHORT_SENTENCE",
+    "CONCEPT_MARGIN",
     "StanceFinding",
     "check_guards",
     "closest_reference",
     "polarity_conflict",
     "copied_fraction",
     "is_stuffed",
+    "keyword_run",
     "find_concepts",
     "find_stance",
 ]
@@ -57,6 +62,11 @@ MEANING_NONE = 0.45
 """Cosine (sentence vs. a concept example) at or below which a concept earns nothing."""
 MEANING_FULL = 0.65
 """Cosine at or above which a concept counts as found; linear in between."""
+
+SHORT_SENTENCE = 20
+"""Words up to which a sentence is short: it counts by meaning for one concept at most."""
+CONCEPT_MARGIN = 0.10
+"""How much closer a short sentence must be to a concept than to any other concept."""
 
 StanceStatus = Literal["expected", "wrong", "hedged", "contradictory", "none"]
 
@@ -86,9 +96,9 @@ def find_stance(sents: Sequence[str], stance: Stance) -> StanceFinding:
         live = [m for m in find_phrases(toks, owner) if not m.hypothetical]
         said = [m for m in live if not m.negated]
         names = {owner[m.phrase] for m in said}
-        if len(names) > 1 and any(
+        if (len(names) > 1 and any(
             hedged(toks, a, b) for a in said for b in said if owner[a.phrase] != owner[b.phrase]
-        ):
+        )) or (said and _alternatives(toks, said, owner, _cues(stance))):  # fmt: skip
             hedge = hedge or sentence
             continue
         for m in live:
@@ -106,6 +116,62 @@ def find_stance(sents: Sequence[str], stance: Stance) -> StanceFinding:
     if hedge is not None:
         return StanceFinding("hedged", None, hedge)
     return StanceFinding("none")
+
+
+_HEDGE_WINDOW = 3
+"""How many tokens on either side of an ``or`` may name the two alternatives."""
+
+
+def _cues(stance: Stance) -> dict[str, frozenset[str]]:
+    """Each position's own words: those of its phrases that no other position uses and
+    that are not function words ("raise", "increase", "low" against "lower", "decrease",
+    "high"), so "raise beta or lower it" shows both positions although "lower it" is no
+    phrase."""
+    key = tuple((p.name, tuple(p.phrases)) for p in stance.positions)
+    if key not in _CUE_CACHE:
+        common = FUNCTION_WORDS | _text.FILLER | _text.NEGATORS
+        words = {
+            name: {t for p in phrases for t in tokens(p) if t[0].isalpha()} - common
+            for name, phrases in key
+        }
+        _CUE_CACHE[key] = {
+            name: frozenset(w - set().union(*(v for n, v in words.items() if n != name)))
+            for name, w in words.items()
+        }
+    return _CUE_CACHE[key]
+
+
+_CUE_CACHE: dict[tuple, dict[str, frozenset[str]]] = {}
+
+
+def _alternatives(
+    toks: Sequence[str],
+    said: Sequence[_text.PhraseMatch],
+    owner: dict[str, str],
+    cues: dict[str, frozenset[str]],
+) -> bool:
+    """Whether an ``or`` in the clause offers two positions as alternatives: a phrase or
+    a position's own word just before it and another position's just after ("could raise
+    beta or lower it", "increase or decrease beta", "either raise or lower beta")."""
+    breaks = _text._CLAUSE_BREAK - {","}
+
+    def sides(lo: int, hi: int) -> set[str]:
+        found = {name for name, words in cues.items() if any(t in words for t in toks[lo:hi])}
+        return found | {owner[m.phrase] for m in said if m.start < hi and m.end > lo}
+
+    for k, t in enumerate(toks):
+        if t != "or":
+            continue
+        lo = k
+        while lo > max(0, k - _HEDGE_WINDOW) and toks[lo - 1] not in breaks:
+            lo -= 1
+        hi = k + 1
+        while hi < min(len(toks), k + 1 + _HEDGE_WINDOW) and toks[hi] not in breaks:
+            hi += 1
+        left, right = sides(lo, k), sides(k + 1, hi)
+        if any(a != b for a in left for b in right):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- concepts
@@ -137,15 +203,34 @@ def find_concepts(
 ) -> list[ConceptFinding]:
     """Each concept by phrase (not negated, not hypothetical) or by meaning: the best
     cosine between a sentence (rows of ``sent_vecs``, unit norm) and one of the concept's
-    examples or its description."""
-    findings = []
-    for concept in concepts:
+    examples or its description.
+
+    A short sentence (at most :data:`SHORT_SENTENCE` words) counts by meaning only for a
+    concept it matches clearly better than every other concept (by
+    :data:`CONCEPT_MARGIN`; concepts the sentence says by phrase are no rivals): one
+    short sentence on the topic ("Beta goes up because the KL is larger than the
+    target.") resembles several concepts' examples and must not earn them all."""
+    sims = np.zeros((len(sents), len(concepts)))  # (n_sents, n_concepts): best example
+    for k, concept in enumerate(concepts):
         examples = embedder.encode([*concept.examples, concept.description])  # cached
-        sims = sent_vecs @ examples.T if len(sents) else np.zeros((0, len(examples)))
-        best = int(sims.max(axis=1).argmax()) if len(sents) else -1
-        similarity = float(sims.max()) if len(sents) else 0.0
+        if len(sents):
+            sims[:, k] = (sent_vecs @ examples.T).max(axis=1)
+    eligible = sims.copy()
+    if len(concepts) > 1:
+        for i, sentence in enumerate(sents):
+            if sum(t[0].isalpha() for t in tokens(sentence)) > SHORT_SENTENCE:
+                continue
+            said = [k for k, c in enumerate(concepts) if _asserts(sentence, c.phrases)]
+            for k in range(len(concepts)):
+                rivals = [j for j in range(len(concepts)) if j != k and j not in said]
+                if rivals and sims[i, k] - sims[i, rivals].max() < CONCEPT_MARGIN:
+                    eligible[i, k] = 0.0
+    findings = []
+    for k, concept in enumerate(concepts):
+        similarity = float(sims[:, k].max()) if len(sents) else 0.0
+        best = int(eligible[:, k].argmax()) if len(sents) else -1
         phrase_hit = _phrase_clause(sents, concept.phrases)
-        meaning = _ramp(similarity, MEANING_NONE, MEANING_FULL)
+        meaning = _ramp(float(eligible[best, k]), MEANING_NONE, MEANING_FULL) if len(sents) else 0.0
         if phrase_hit is not None:
             findings.append(ConceptFinding(concept.name, 1.0, "phrase", phrase_hit, similarity))
         elif meaning > 0:
@@ -297,17 +382,24 @@ def copied_fraction(sentence: str, prompt_grams: set[tuple[str, ...]], n: int = 
 
 def is_stuffed(sentence: str) -> bool:
     """A list of keywords rather than a sentence: too few function words, or many short
-    comma-separated fragments, or one word repeated.
+    comma-separated fragments, or one word repeated, or a run of :data:`MAX_KEYWORD_RUN`
+    content words in a row, or twelve words and more with no punctuation and few
+    function words.
 
     >>> is_stuffed("KL penalty, reference policy, reward model, exploit, fluency, beta low")
     True
     >>> is_stuffed("Without the penalty, the policy exploits the reward model.")
     False
     """
-    words = [t for t in tokens(sentence) if t[0].isalnum()]
+    toks = tokens(sentence)
+    words = [t for t in toks if t[0].isalnum()]
     if len(words) < 5:
         return False
     function_share = sum(w in FUNCTION_WORDS for w in words) / len(words)
+    if keyword_run(toks) >= MAX_KEYWORD_RUN:
+        return True
+    if not any(t in _PUNCT for t in toks) and len(words) >= 12 and function_share < 0.2:
+        return True
     fragments = [f for f in re.split(r"[,;/|]", sentence) if f.strip()]
     short = sum(len(f.split()) <= 3 for f in fragments)
     counts = {w: words.count(w) for w in set(words) if w not in FUNCTION_WORDS}
@@ -316,6 +408,51 @@ def is_stuffed(sentence: str) -> bool:
         or (len(fragments) >= 4 and short >= 0.75 * len(fragments) and function_share < 0.3)
         or max(counts.values(), default=0) >= max(4, len(words) // 3)
     )
+
+
+def _stemmed_words(words: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in words.split())
+
+
+MAX_KEYWORD_RUN = 8
+"""A run of this many words with no function word, verb of being or punctuation between
+them is a keyword list, not prose (English rarely strings more than five or six
+content words together: "KL penalty coefficient beta"; in Mohler's 2,273 student answers
+two sentences reach eight)."""
+
+_MORE_STRUCTURE = _stemmed_words(
+    "really much quite somewhat each every all some any my his her our your them one up "
+    "down out over through between after before until where even still yet both such own "
+    "same other get make keep let us me him been has become becomes became goes go went "
+    "stay stays like almost minus plus times whose using"
+)
+_STRUCTURE = FUNCTION_WORDS | _text.NEGATORS | _MORE_STRUCTURE
+
+
+def keyword_run(toks: Sequence[str]) -> int:
+    """The longest run of consecutive content words (numbers and punctuation break it).
+
+    >>> keyword_run(tokens("proxy reward hacking exploit overoptimization kl reference beta"))
+    8
+    >>> keyword_run(tokens("The KL penalty coefficient beta is too low."))
+    4
+    """
+    best = run = 0
+    for t in toks:
+        run = run + 1 if t[0].isalpha() and t not in _STRUCTURE else 0
+        best = max(best, run)
+    return best
+
+
+_LINKS = _stemmed_words("of out in on at by for with from to into about and or then")
+"""Words that join a noun phrase ("out of distribution") but make no clause of it."""
+
+
+def _fragment(sentence: str) -> bool:
+    """Two or more words and no function word beyond a preposition or ``and``: a
+    heading or a keyword, not a sentence ("Overoptimization out of distribution.")."""
+    words = [t for t in tokens(sentence) if t[0].isalpha()]
+    return len(words) >= 2 and not any(w in _STRUCTURE - _LINKS for w in words)
 
 
 def check_guards(sents: Sequence[str], prompt: str | None) -> Guards:
@@ -329,5 +466,9 @@ def check_guards(sents: Sequence[str], prompt: str | None) -> Guards:
     copied = tuple(
         i for i, s in enumerate(sents) if prompt_grams and copied_fraction(s, prompt_grams) >= 0.7
     )
-    stuffed = tuple(i for i, s in enumerate(sents) if i not in copied and is_stuffed(s))
+    fragments = [i for i, s in enumerate(sents) if i not in copied and _fragment(s)]
+    listed = set(fragments) if len(fragments) >= 3 else set()  # keywords split by full stops
+    stuffed = tuple(
+        i for i, s in enumerate(sents) if i not in copied and (i in listed or is_stuffed(s))
+    )
     return Guards(injection=injection, copied=copied, stuffed=stuffed)

@@ -254,3 +254,55 @@ def test_one_grade_function_for_every_kind(essay_grader, builtin_bank) -> None:
     )
     with pytest.raises(GradingError, match="needs its item"):
         grade(variant, parse_text(COMPLETE[0]))
+
+
+GOODHART_STUFFED = [
+    "goodhart proxy reward hacking exploit overoptimization kl reference repetition fluency "
+    "beta imperfect approximation out of distribution training data far from the reference "
+    "makes mistakes rises and then falls peaks keeps rising kl penalty early stopping ensemble",
+    "goodhart proxy reward hacking exploit overoptimization kl reference repetition fluency "
+    "beta limited set of comparisons out of distribution where it is wrong gold reward peaks "
+    "and then declines kl penalty to the reference",
+    "Goodhart proxy. Reward hacking exploit. Overoptimization out of distribution. Gold reward "
+    "peaks. KL penalty early stopping ensemble.",
+]
+
+
+def test_keyword_runs_without_full_stops_earn_nothing(essay_grader, builtin_bank) -> None:
+    task = EssayTask.from_item(builtin_bank.get("goodhart-essay"))
+    for answer, result in zip(GOODHART_STUFFED,
+                              essay_grader.grade_many([(task, a) for a in GOODHART_STUFFED]),
+                              strict=True):  # fmt: skip
+        assert result.score <= 0.10, (answer, result.parts)
+        assert all(v == 0.0 for v in result.parts.values())
+        assert any("list of keywords" in line for line in result.feedback)
+    # a real sentence keeps its credit; the keyword run beside it earns nothing
+    mixed = essay_grader.grade(
+        task,
+        "The reward model is only a proxy for what people prefer. "
+        + GOODHART_STUFFED[0].capitalize(),
+    )
+    assert mixed.parts["proxy-reward"] == 1.0
+    assert all(mixed.parts[c] == 0.0 for c in ("out-of-distribution", "mitigations"))
+    assert mixed.score <= 0.5 and mixed.review
+    assert any("list of keywords" in line for line in mixed.feedback)
+
+
+def test_one_short_sentence_does_not_earn_several_concepts(essay_grader, builtin_bank) -> None:
+    task = EssayTask.from_item(builtin_bank.get("adaptive-kl-essay"))
+    concepts = [c.name for c in task.rubric.concepts]
+    short = "Beta goes up because the KL is larger than the target."
+    result = essay_grader.grade(task, short)
+    credited = [c for c in concepts if result.parts[c] > 0]
+    assert len(credited) <= 1, result.parts
+    assert sum(line.startswith("Right:") for line in result.feedback) <= 2  # stance + one
+    assert result.verdict != "correct"
+    # each concept stated clearly, one sentence each, is still found
+    clear = essay_grader.grade(
+        task,
+        "The controller will raise beta. Since the KL is above the target, the error is "
+        "positive, so beta is multiplied by 1 + 0.2 n/H and drift becomes more expensive. "
+        "Because the change per update is bounded, the controller lags behind a fast drift. "
+        "A KL budget does not guarantee good outputs, so we still need held-out evaluation.",
+    )
+    assert all(clear.parts[c] == 1.0 for c in concepts), clear.parts

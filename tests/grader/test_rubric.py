@@ -41,6 +41,13 @@ STANCE_TABLE = [
     ("Beta is either too high or too low.", "hedged", None),
     ("Beta might be too high or too low.", "hedged", None),
     ("It is too high or too low, hard to say.", "hedged", None),
+    ("We could raise beta or lower it.", "hedged", None),
+    ("Beta should be increased or decreased.", "hedged", None),
+    ("Either raise beta or lower it, depending on the run.", "hedged", None),
+    ("Beta is too low or maybe too high.", "hedged", None),
+    ("Beta is too low, so raise it or the policy keeps drifting.", "expected", "too-low"),
+    ("Beta is too small, or more precisely too weak.", "expected", "too-low"),
+    ("Beta is too low or not high enough.", "expected", "too-low"),
     ("Beta is too low. Beta is too high.", "contradictory", None),
     ("Beta is too low. Actually it is not too low.", "contradictory", None),
     ("We should raise beta. The penalty is too strong.", "contradictory", None),
@@ -58,6 +65,29 @@ def test_stance_paraphrases(stance, answer: str, status: str, position: str | No
     assert (found.status, found.position) == (status, position)
     if status in ("expected", "wrong", "hedged", "contradictory"):
         assert found.sentence in sentences(answer)
+
+
+# Hedging across positions in one clause, on a second item (positions "raise" / "lower").
+ADAPTIVE_TABLE = [
+    ("We could raise beta or lower it.", "hedged", None),
+    ("The controller will increase or decrease beta.", "hedged", None),
+    ("It will either raise beta or lower it.", "hedged", None),
+    ("Beta goes up or down.", "hedged", None),
+    ("It will raise beta, or the KL keeps rising.", "expected", "raise"),
+    ("It will raise beta or keep it at its value.", "expected", "raise"),
+    ("The controller raises beta; lowering it or leaving it alone would let the KL drift.",
+     "expected", "raise"),
+    ("The controller will raise beta rather than lower it.", "expected", "raise"),
+    ("The controller will lower beta.", "wrong", "lower"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "status", "position"), ADAPTIVE_TABLE)
+def test_hedging_across_positions_in_one_clause(
+    builtin_bank, answer: str, status: str, position: str | None
+) -> None:
+    found = find_stance(sentences(answer), builtin_bank.get("adaptive-kl-essay").rubric.stance)
+    assert (found.status, found.position) == (status, position)
 
 
 def test_contradiction_reports_both_sentences(stance) -> None:
@@ -135,7 +165,30 @@ def test_copied_question_sentences_do_not_count(builtin_bank) -> None:
         ("The policy drifts from the reference, exploits the reward model, and repeats itself.",
          False),
         ("Beta is too low.", False),
+        # no punctuation at all: a long run of keywords, or too few function words
+        ("goodhart proxy reward hacking exploit overoptimization kl reference repetition "
+         "fluency beta", True),
+        ("proxy reward hacking exploit overoptimization kl reference repetition fluency beta "
+         "limited set of comparisons out of distribution where it is wrong gold reward peaks "
+         "and then declines kl penalty to the reference", True),
+        ("Beta is too low because goodhart proxy reward hacking exploit overoptimization kl "
+         "reference repetition fluency.", True),
+        ("beta is too low because the penalty is weak and the policy drifts away from the "
+         "reference model until it exploits the reward model", False),
+        ("A KL near zero and a flat reward mean the penalty wins every trade-off: the optimum "
+         "of reward minus beta times KL sits almost at the reference.", False),
     ],
 )  # fmt: skip
 def test_keyword_stuffing(sentence: str, stuffed: bool) -> None:
     assert is_stuffed(sentence) is stuffed
+
+
+def test_keywords_split_by_full_stops_are_stuffing() -> None:
+    sents = sentences("Goodhart proxy. Reward hacking exploit. Overoptimization KL reference. "
+                      "Repetition fluency. Beta is too low.")  # fmt: skip
+    guards = check_guards(sents, None)
+    assert guards.stuffed == (0, 1, 2, 3)
+    assert guards.usable(len(sents)) == [4]
+    # one heading-like fragment in an answer of sentences is not a list
+    sents = sentences("Diagnosis: too low. Reward hacking. The policy exploits the reward model.")
+    assert check_guards(sents, None).stuffed == ()
