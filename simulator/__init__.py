@@ -6,6 +6,7 @@ module              job
 grammar, tokenizer  the toy language: sampler, exact fluency check, word tokenizer
 pretrain, sampling  the tiny GPT-2 reference model (trained once, cached by hash)
 reward, textstats   proxy reward (flawed), gold score, repetition and diversity
+reward_model        learned reward: Bradley-Terry on gold-labelled pairs (cached)
 config              ``RunConfig``: one PPO run, frozen, a docstring per field
 losses              torch twins of ``questions.ppo_math``; the KL controller
 policy              policy with value head, frozen reference, log-probabilities

@@ -1,4 +1,5 @@
-"""The ``sim`` commands: ``pretrain`` the reference model, ``run`` one PPO run, ``sweep``.
+"""The ``sim`` commands: ``pretrain`` the reference model, ``reward-model`` (train the
+learned reward), ``run`` one PPO run, ``sweep``.
 
 The root CLI mounts them with ``for c in simulator.cli.COMMANDS: root.add_command(c)``.
 Importing this module loads neither torch nor transformers: the commands import them.
@@ -46,6 +47,29 @@ def pretrain(force: bool, as_json: bool) -> None:
             f"reference model: {path}\n"
             f"  {report.grammatical_frac:.1%} grammatical tokens after {report.steps} steps "
             f"({report.seconds:.1f} s of training)"
+        )
+
+
+@sim.command("reward-model")
+@click.option("--force", is_flag=True, help="Retrain even if a cached model exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def reward_model(force: bool, as_json: bool) -> None:
+    """Train (or find in the cache) the learned reward model (Bradley-Terry)."""
+    import dataclasses
+
+    from simulator.reward_model import load_reward_model, reward_model_path
+
+    config = _D.reward_model
+    _, report = load_reward_model(config, force=force, progress=not as_json)
+    path = reward_model_path(config)
+    if as_json:
+        click.echo(json.dumps({"path": str(path), **dataclasses.asdict(report)}))
+    else:
+        click.echo(
+            f"reward model: {path}\n"
+            f"  held-out pairwise accuracy {report.eval_accuracy:.1%} on {report.eval_pairs} "
+            f"pairs (train {report.train_accuracy:.1%} on {report.train_pairs}; "
+            f"{report.seconds:.1f} s)"
         )
 
 
@@ -102,6 +126,10 @@ def run(
         threads=threads,
     )  # fmt: skip
     load_reference(config.pretrain, progress=not as_json)  # its own bar, before PPO's
+    if reward == "learned":
+        from simulator.reward_model import load_reward_model
+
+        load_reward_model(config.reward_model, progress=not as_json)  # its own bar too
     columns = (
         TextColumn("PPO"),
         BarColumn(),
@@ -154,6 +182,13 @@ def _floats(text: str) -> tuple[float, ...]:
     help="Comma-separated betas.",
 )
 @click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 1..N per beta.")
+@click.option(
+    "--reward",
+    type=click.Choice(REWARDS),
+    default=_D.reward,
+    show_default=True,
+    help="The score PPO maximises.",
+)
 @click.option("--steps", type=int, default=_D.steps, show_default=True)
 @click.option("--batch-size", type=int, default=_D.batch_size, show_default=True)
 @click.option(
@@ -173,7 +208,7 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--no-plots", is_flag=True, help="Skip the matplotlib figures.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json's records.")
 def sweep(
-    kl_coefs: str, seeds: int, steps: int, batch_size: int, workers: int, device: str,
+    kl_coefs: str, seeds: int, reward: str, steps: int, batch_size: int, workers: int, device: str,
     out: Path, no_plots: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Runs over betas and seeds; resumes an interrupted sweep."""
@@ -185,9 +220,13 @@ def sweep(
 
     if seeds < 1:
         raise SimulatorError(f"seeds must be >= 1, got {seeds}")
-    base = RunConfig(steps=steps, batch_size=batch_size, device=device)
+    base = RunConfig(reward=reward, steps=steps, batch_size=batch_size, device=device)
     config = SweepConfig(_floats(kl_coefs), tuple(range(1, seeds + 1)), base, workers)
     load_reference(base.pretrain, progress=not as_json)
+    if reward == "learned":
+        from simulator.reward_model import load_reward_model
+
+        load_reward_model(base.reward_model, progress=not as_json)
     out.mkdir(parents=True, exist_ok=True)
     already = len(load_runs(out))
     columns = (

@@ -19,11 +19,12 @@ from typing import Any, Literal
 
 from simulator.errors import SimulatorError
 from simulator.pretrain import PretrainConfig
+from simulator.reward_model import RewardModelConfig
 
 __all__ = ["REWARDS", "RunConfig"]
 
-REWARDS = ("proxy", "gold")
-"""The rewards PPO can optimise (the learned reward model comes later)."""
+REWARDS = ("proxy", "gold", "learned")
+"""The rewards PPO can optimise."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,11 @@ class RunConfig:
     kl_horizon: float = 500.0
     """Horizon of the adaptive controller, in episodes (much shorter and beta
     overshoots; started at 0.01 with these defaults it ends near its target)."""
-    reward: Literal["proxy", "gold"] = "proxy"
-    """The score PPO maximises: ``proxy`` (flawed) or ``gold`` (the truth)."""
+    reward: Literal["proxy", "gold", "learned"] = "proxy"
+    """The score PPO maximises: ``proxy`` (flawed by hand), ``gold`` (the truth) or
+    ``learned`` (a Bradley-Terry reward model trained on gold-labelled pairs of the
+    reference's samples, :mod:`simulator.reward_model`, flawed off its training
+    distribution; cached, trained on first use)."""
     steps: int = 300
     """PPO iterations (one rollout batch each)."""
     seed: int = 1
@@ -126,6 +130,12 @@ class RunConfig:
     def total_episodes(self) -> int:
         """Episodes generated over the whole run."""
         return self.steps * self.batch_size
+
+    @property
+    def reward_model(self) -> RewardModelConfig:
+        """The learned reward model used when ``reward="learned"`` (on this run's
+        reference model)."""
+        return RewardModelConfig(pretrain=self.pretrain)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (the pretrain config nested)."""

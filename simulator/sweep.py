@@ -104,8 +104,19 @@ def run_sweep(
     from simulator.pretrain import load_reference
 
     load_reference(config.base.pretrain)  # train it here once, not in every worker
+    if config.base.reward == "learned":
+        from simulator.reward_model import load_reward_model
+
+        load_reward_model(config.base.reward_model)  # likewise
     (out / "runs").mkdir(parents=True, exist_ok=True)
     done = load_runs(out)
+    for name, record in done.items():
+        reward = record.get("config", {}).get("reward", config.base.reward)
+        if reward != config.base.reward:
+            raise SimulatorError(
+                f"{out} holds run {name} with reward {reward!r}, not {config.base.reward!r}: "
+                "sweep into another folder"
+            )
     todo = [c for c in config.runs if run_name(c.kl_coef, c.seed) not in done]
 
     def finish(record: Record) -> None:

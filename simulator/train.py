@@ -31,7 +31,8 @@ METRICS: dict[str, str] = {
     "env/reward_std": "proxy reward, batch standard deviation",
     "env/gold_mean": "gold score (positive words in grammatical sentences, minus "
     "one per ungrammatical token), batch mean",
-    "env/score_mean": "the score PPO optimises (the proxy unless reward='gold'), batch mean",
+    "env/score_mean": "the score PPO optimises (the proxy, the gold score or the learned "
+    "reward model's, as config.reward says), batch mean",
     "objective/kl": "k1 estimate of KL(policy || reference), sum(logp - ref_logp) "
     "over the response, batch mean (nats)",
     "objective/kl_exact": "exact KL over the vocabulary at every response position, "
@@ -127,9 +128,21 @@ def _train(
     device = resolve_device(config.device)
     tokenizer = Tokenizer()
     specials = tokenizer.special_ids
-    score_fn = proxy_reward if config.reward == "proxy" else gold_score
-
     pretrained, _ = load_reference(config.pretrain, device=device, progress=progress)
+    if config.reward == "learned":
+        from simulator.reward_model import load_reward_model
+
+        reward_model, _ = load_reward_model(config.reward_model, device=device, progress=progress)
+
+        def score_fn(query_responses: torch.Tensor, words: list[list[str]]) -> torch.Tensor:
+            with torch.no_grad():
+                return reward_model(query_responses).float()  # (B,)
+    else:
+        word_score = proxy_reward if config.reward == "proxy" else gold_score
+
+        def score_fn(query_responses: torch.Tensor, words: list[list[str]]) -> torch.Tensor:
+            return torch.tensor([word_score(w) for w in words], device=device)  # (B,)
+
     policy = make_policy(pretrained, config.seed)
     reference = make_reference(pretrained)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
@@ -150,7 +163,7 @@ def _train(
         words = [tokenizer.tokens(r) for r in responses.tolist()]
 
         # 2. score: one number per response, from the reward being optimised
-        scores = torch.tensor([score_fn(w) for w in words], device=device)  # (B,)
+        scores = score_fn(query_responses, words)  # (B,)
 
         # 3. log-probabilities of the responses under the policy and the reference,
         #    and the policy's value estimates (all before any update: the "old" ones)

@@ -16,3 +16,12 @@ def reference():
     from simulator.pretrain import PretrainConfig, load_reference
 
     return load_reference(PretrainConfig())
+
+
+@pytest.fixture(scope="session")
+def learned_reward(reference):
+    """The learned (Bradley-Terry) reward model and its report, from the same cache
+    (trained on first use: about 15 s on 2 CPU cores)."""
+    from simulator.reward_model import RewardModelConfig, load_reward_model
+
+    return load_reward_model(RewardModelConfig())

@@ -14,7 +14,9 @@ from simulator.errors import SimulatorError
 
 
 def test_importing_the_simulator_leaves_torch_out() -> None:
-    modules = "cli config grammar losses plots policy pretrain reward sampling sweep train"
+    modules = (
+        "cli config grammar losses plots policy pretrain reward reward_model sampling sweep train"
+    )
     code = (
         "import importlib, sys; "
         f"[importlib.import_module('simulator.' + m) for m in {modules.split()!r}]; "
