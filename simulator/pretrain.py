@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.cache import cache_dir, content_key, read_cached, write_atomically
 from simulator.errors import ModelCacheError, SimulatorError
 from simulator.grammar import grammar_fingerprint, grammatical_frac, sample_sentence
 from simulator.tokenizer import Tokenizer
@@ -35,7 +32,6 @@ __all__ = [
     "CODE_VERSION",
     "PretrainConfig",
     "PretrainReport",
-    "cache_dir",
     "load_reference",
     "pretrain",
     "reference_path",
@@ -84,8 +80,7 @@ class PretrainConfig:
         """Content hash of the grammar, this config (less ``threads``, which changes
         only the speed) and :data:`CODE_VERSION`."""
         fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "threads"}
-        text = json.dumps([grammar_fingerprint(), fields, CODE_VERSION], sort_keys=True)
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        return content_key([grammar_fingerprint(), fields, CODE_VERSION])
 
 
 @dataclass(frozen=True)
@@ -100,14 +95,6 @@ class PretrainReport:
     """Fraction of grammatical tokens in the last fluency check."""
     loss: float
     """Training loss at the last step."""
-
-
-def cache_dir() -> Path:
-    """The folder of cached models (not created here)."""
-    if os.environ.get("ALIGNQUIZ_CACHE"):
-        return Path(os.environ["ALIGNQUIZ_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "alignquiz"
 
 
 def reference_path(config: PretrainConfig) -> Path:
@@ -240,37 +227,26 @@ def _quiet_transformers() -> Iterator[None]:
 
 
 def _save(model: GPT2LMHeadModel, report: PretrainReport, path: Path) -> None:
-    """Write the model and its report atomically (a temporary folder, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", dir=path.parent))
-    try:
+    """Write the model and its report atomically."""
+
+    def write(folder: Path) -> None:
         with _quiet_transformers():
-            model.save_pretrained(tmp)
-        (tmp / "meta.json").write_text(json.dumps(dataclasses.asdict(report), indent=2))
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+            model.save_pretrained(folder)
+        (folder / "meta.json").write_text(json.dumps(dataclasses.asdict(report), indent=2))
+
+    write_atomically(path, write)
 
 
 def _load(path: Path) -> tuple[GPT2LMHeadModel, PretrainReport]:
-    from safetensors import SafetensorError
     from transformers import GPT2LMHeadModel
 
-    unreadable = (OSError, ValueError, TypeError, KeyError, RuntimeError, SafetensorError)
-    try:
-        report = PretrainReport(**json.loads((path / "meta.json").read_text()))
+    def read(folder: Path) -> tuple[GPT2LMHeadModel, PretrainReport]:
+        report = PretrainReport(**json.loads((folder / "meta.json").read_text()))
         with _quiet_transformers():
-            model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True)
-    except unreadable as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelCacheError(
-            f"cached reference model is corrupt ({first_line}); "
-            "remake it with `alignquiz sim pretrain --force`",
-            path=str(path),
-        ) from None
+            model = GPT2LMHeadModel.from_pretrained(folder, local_files_only=True)
+        return model, report
+
+    model, report = read_cached(path, "reference model", "alignquiz sim pretrain --force", read)
     model.eval()
     return model, report
 

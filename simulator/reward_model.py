@@ -16,26 +16,24 @@ so it learns "positive words are good" and never "ungrammatical words are bad". 
 optimising it finds that flaw off the training distribution (repeated positive words).
 
 The trained model is cached like the reference, under
-``<cache>/reward-<key>/`` (:func:`simulator.pretrain.cache_dir`), where ``<key>`` hashes
+``<cache>/reward-<key>/`` (:func:`simulator.cache.cache_dir`), where ``<key>`` hashes
 this config (the reference's key included) and :data:`CODE_VERSION`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import random
-import shutil
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.cache import cache_dir, content_key, read_cached, write_atomically
 from simulator.errors import ModelCacheError
-from simulator.pretrain import PretrainConfig, cache_dir
+from simulator.pretrain import PretrainConfig
 from simulator.reward import gold_score
 from simulator.tokenizer import Tokenizer
 
@@ -91,8 +89,7 @@ class RewardModelConfig:
         fields = {
             k: v for k, v in dataclasses.asdict(self).items() if k not in ("threads", "pretrain")
         }
-        text = json.dumps([self.pretrain.key, fields, CODE_VERSION], sort_keys=True)
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        return content_key([self.pretrain.key, fields, CODE_VERSION])
 
 
 @dataclass(frozen=True)
@@ -271,41 +268,29 @@ def _train(
 
 
 def _save(model: torch.nn.Module, report: RewardModelReport, path: Path) -> None:
-    """Write the weights and the report atomically (a temporary folder, then a rename)."""
+    """Write the weights and the report atomically."""
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", dir=path.parent))
-    try:
+    def write(folder: Path) -> None:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(tmp / "model.safetensors"))
-        (tmp / "meta.json").write_text(json.dumps(dataclasses.asdict(report), indent=2))
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        save_file(state, str(folder / "model.safetensors"))
+        (folder / "meta.json").write_text(json.dumps(dataclasses.asdict(report), indent=2))
+
+    write_atomically(path, write)
 
 
 def _load(
     path: Path, reference: GPT2LMHeadModel, device: str
 ) -> tuple[torch.nn.Module, RewardModelReport]:
-    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    unreadable = (OSError, ValueError, TypeError, KeyError, RuntimeError, SafetensorError)
-    try:
-        report = RewardModelReport(**json.loads((path / "meta.json").read_text()))
+    def read(folder: Path) -> tuple[torch.nn.Module, RewardModelReport]:
+        report = RewardModelReport(**json.loads((folder / "meta.json").read_text()))
         model = _build(reference)
-        model.load_state_dict(load_file(str(path / "model.safetensors"), device=device))
-    except unreadable as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelCacheError(
-            f"cached reward model is corrupt ({first_line}); "
-            "remake it with `alignquiz sim reward-model --force`",
-            path=str(path),
-        ) from None
+        model.load_state_dict(load_file(str(folder / "model.safetensors"), device=device))
+        return model, report
+
+    model, report = read_cached(path, "reward model", "alignquiz sim reward-model --force", read)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

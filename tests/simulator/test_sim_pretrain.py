@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from simulator.cache import cache_dir
 from simulator.errors import ModelCacheError, SimulatorError
 from simulator.pretrain import (
     PretrainConfig,
-    cache_dir,
     load_reference,
     pretrain,
     reference_path,
