@@ -41,6 +41,23 @@ def course_secret_file(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def embedder():
+    """The real embedding model, loaded once per test session (as sentence-transformers'
+    own tests do; grader.embedding also keeps one per process)."""
+    from grader.embedding import get_embedder
+
+    return get_embedder()
+
+
+@pytest.fixture(scope="session")
+def essay_grader(embedder):
+    """The essay grader on the real model."""
+    from grader.essay import EssayGrader
+
+    return EssayGrader(embedder)
+
+
+@pytest.fixture(scope="session")
 def builtin_bank():
     from questions.bank import load_bank
 

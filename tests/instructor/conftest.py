@@ -18,21 +18,6 @@ GOOD_ESSAY = (
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    """The real embedding model, loaded once per session."""
-    from grader.embedding import get_embedder
-
-    return get_embedder()
-
-
-@pytest.fixture(scope="session")
-def essay_grader(embedder):
-    from grader.essay import EssayGrader
-
-    return EssayGrader(embedder)
-
-
-@pytest.fixture(scope="session")
 def tiny_quiz(builtin_bank):
     """Four students, the three items of :data:`ITEMS`."""
     from questions.generate import generate_quiz

@@ -21,14 +21,6 @@ CREATED = datetime.date(2026, 11, 1)
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    """The real model, loaded once per test session (grader.embedding keeps one)."""
-    from grader.embedding import get_embedder
-
-    return get_embedder()
-
-
-@pytest.fixture(scope="session")
 def quiz_dir(tmp_path_factory):
     """A quiz folder generated for the sample roster (12 students)."""
     from questions.cli import build_quiz
