@@ -6,8 +6,9 @@ one raises :class:`~grader.errors.GradingError`.
 
 Numeric answers go through the one tolerance model, ``NumericAnswer.accepts``. A wrong
 answer that equals what a known mistake gives (a misconception of the item, evaluated on
-the variant's parameters, matched with the key's own tolerance) gets that mistake's
-feedback and credit.
+the variant's parameters, matched with the key's own tolerance moved to the mistake's
+value, ``NumericAnswer.at``: the same absolute, relative and significant-figure terms)
+gets that mistake's feedback and credit.
 
 Multiple answer follows the variant's ``partial_credit`` rule through
 ``Variant.choice_score``, the one rule the exports use too.
@@ -83,7 +84,7 @@ def grade_numeric(
     matches = [
         (abs(x - value), name)
         for name, value in misconception_values(variant, misconceptions).items()
-        if NumericAnswer(value=value, rtol=key.rtol, atol=key.atol).accepts(x)
+        if key.at(value).accepts(x)
     ]
     if matches:
         mistake = by_name[min(matches)[1]]
@@ -97,7 +98,17 @@ def grade_numeric(
 
 
 def _hint(key: NumericAnswer, x: float) -> str:
-    """Generic feedback for a wrong number that no known mistake explains."""
+    """Generic feedback for a wrong number that no known mistake explains.
+
+    When the item asks for significant figures and they set the margin, an answer within
+    ten margins (right to one figure fewer) is told it is close and how to round.
+
+    >>> key = NumericAnswer(value=0.012345, sigfigs=3)
+    >>> _hint(key, 0.0124)[:56]
+    'Close, but not to 3 significant figures (±5e-05): keep e'
+    >>> _hint(key, 0.02)
+    'Not within the tolerance (±5e-05, 3 significant figures) of the correct value.'
+    """
     if x != 0 and key.accepts(-x):
         return "Check the sign: the magnitude is right but the sign is not."
     if key.accepts(x / 100):
@@ -105,6 +116,15 @@ def _hint(key: NumericAnswer, x: float) -> str:
     if key.accepts(x * 100):
         return "Your answer is 100 times too small: check the units asked for."
     margin = f"±{key.margin:.3g}" if key.margin > 0 else "exact"
+    by_sigfigs = key.sig_margin > 0 and key.sig_margin == key.margin
+    if by_sigfigs and abs(x - key.value) <= 10 * key.margin:
+        return (
+            f"Close, but not to {key.sigfigs} significant figures ({margin}): keep every "
+            f"digit until the end, then round the final result to {key.sigfigs} "
+            "significant figures."
+        )
+    if by_sigfigs:
+        margin += f", {key.sigfigs} significant figures"
     return f"Not within the tolerance ({margin}) of the correct value."
 
 

@@ -106,7 +106,8 @@ class CompiledItem:
             assert self.answer is not None
             a = spec.answer
             value = float(f"{float(self.answer.evaluate(params)):.12g}") + 0.0  # no float noise
-            answer = NumericAnswer(value=value, rtol=a.rtol, atol=a.atol, decimals=a.decimals)
+            answer = NumericAnswer(value=value, rtol=a.rtol, atol=a.atol, sigfigs=a.sigfigs,
+                                   decimals=a.decimals)  # fmt: skip
             display_all = {**display, "answer": answer.display()}
         else:
             display_all = display

@@ -3,13 +3,16 @@
 For each seed the item must draw parameters that satisfy its constraints, render under
 ``StrictUndefined`` (Markdown and HTML), and its key must score full marks while a wrong
 answer does not. Numeric items also check that the displayed (rounded) key is accepted
-and that every declared misconception is told apart from the key. Essay items check
-that each reference answer takes the rubric's expected stance.
+and that every declared misconception is told apart from the key; an item graded to
+significant figures must say so in its prompt ("to 3 significant figures", the words
+every student view and LMS export shows) and that rule must set the margin on some
+seed. Essay items check that each reference answer takes the rubric's expected stance.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import jinja2
@@ -20,7 +23,23 @@ from questions.expr import Expression
 from questions.generate import CompiledItem
 from questions.models import EssayItem, NumericItem, Variant
 
-__all__ = ["Problem", "selftest_bank", "selftest_item"]
+__all__ = ["Problem", "says_sigfigs", "selftest_bank", "selftest_item"]
+
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                 "ten")  # fmt: skip
+
+
+def says_sigfigs(prompt: str, n: int) -> bool:
+    """Whether a prompt asks for ``n`` significant figures (or digits), in digits or words.
+
+    >>> says_sigfigs("Give it to 3 significant figures.", 3)
+    True
+    >>> says_sigfigs("Round to THREE significant digits.", 3), says_sigfigs("3 s.f.", 3)
+    (True, False)
+    """
+    number = f"(?:{n}|{_NUMBER_WORDS[n - 1]})" if n <= len(_NUMBER_WORDS) else str(n)
+    pattern = rf"\b{number}[\s-]+significant[\s-]+(?:figures?|digits?)\b"
+    return re.search(pattern, prompt, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,11 @@ def selftest_item(item: BankItem, seeds: int = 50) -> list[Problem]:
         return [Problem(spec.id, str(item.path), item.line, exc.message)]
     if isinstance(spec, EssayItem):
         _check_essay(spec, problem)
+    sigfigs = spec.answer.sigfigs if isinstance(spec, NumericItem) else None
+    if sigfigs is not None and not says_sigfigs(spec.prompt, sigfigs):
+        problem("sigfigs-prompt", f"answer.sigfigs is {sigfigs} but the prompt never says "
+                f"'{sigfigs} significant figures': tell students the precision graded")  # fmt: skip
+    decided = False
     for seed in range(seeds):
         try:
             variant = compiled.variant(f"selftest-{seed}", quiz_seed=seed)
@@ -66,10 +90,15 @@ def selftest_item(item: BankItem, seeds: int = 50) -> list[Problem]:
             problem("draw", f"seed {seed}: {exc.message}")
             break
         if variant.kind == "numeric":
-            assert isinstance(spec, NumericItem)
+            assert isinstance(spec, NumericItem) and variant.answer is not None
             _check_numeric(spec, variant, seed, problem)
+            key = variant.answer
+            decided = decided or 0 < key.sig_margin == key.margin
         elif variant.kind == "multiple_choice":
             _check_choice(variant, seed, problem)
+    if sigfigs is not None and not decided and "draw" not in found and "render" not in found:
+        problem("sigfigs-margin", f"answer.sigfigs ({sigfigs}) never sets the margin: rtol "
+                "or atol is always larger, so drop one or the other")  # fmt: skip
     return [Problem(spec.id, str(item.path), item.line, m) for m in found.values()]
 
 
@@ -82,10 +111,13 @@ def _check_numeric(spec: NumericItem, v: Variant, seed: int, problem) -> None:
     if not key.accepts(key.value):
         problem("key", f"the key does not score full marks at seed {seed}")
     if not key.accepts(float(key.display())):
+        shown, fix = f"with {key.decimals} decimals", ": raise answer.decimals or the tolerance"
+        if key.sigfigs is not None:  # within the margin by construction: a bug if not
+            shown, fix = f"to {key.sigfigs} significant figures", ""
         problem(
             "display",
-            f"the key shown with {key.decimals} decimals ({key.display()}) is outside the "
-            f"tolerance at seed {seed}: raise answer.decimals or the tolerance",
+            f"the key shown {shown} ({key.display()}) is outside the tolerance at seed "
+            f"{seed}{fix}",
         )
     wrong = key.value + max(10 * key.margin, 1.0)
     if key.accepts(wrong):

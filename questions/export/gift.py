@@ -2,8 +2,9 @@
 
 GIFT has no randomised question type, so an item with drawn parameters becomes a
 category (``$CATEGORY:``) of K questions, one per variant our roster drew, each with its
-exact margin ``max(atol, rtol*|v|)`` as a GIFT tolerance (``{#value:margin}``, Moodle's
-*nominal* tolerance); add "1 random question" from the category to the quiz. Items
+exact margin ``NumericAnswer.margin`` (``max(atol, rtol*|v|)``, and the significant-figure
+term) as a GIFT tolerance (``{#value:margin}``, Moodle's *nominal* tolerance); add "1
+random question" from the category to the quiz. Items
 without parameters are single questions in the quiz's category.
 
 Kept: sample texts shown as evidence (as an HTML table). Lost: figures, since GIFT
@@ -105,7 +106,7 @@ def _question(plan: ItemPlan, draw: Draw, k: int, notes: list[str]) -> dict:
             grade, exact = moodle_grade(100 * m.credit)
             if not exact and k <= 1:
                 notes.append(f"{spec.id}: misconception {m.name!r} credit rounded to {grade}%")
-            margin = max(key.atol, key.rtol * abs(value))
+            margin = key.at(value).margin
             answers.append(f"=%{grade}%{short(value)}:{short(margin)}#{_html(m.feedback)}")
         body = "numerical"
     else:

@@ -6,10 +6,14 @@ How each item travels (see ``questions.export.plan`` for what a per-student expo
   ``ppo_math`` calls inlined, ``questions.export.formula``), a private dataset per
   parameter holding the values our roster drew (as displayed), and our tolerance as two
   full-credit answers, relative ``rtol`` and nominal ``atol``, whose union is
-  ``max(atol, rtol*|v|)``. Each misconception is one more answer with its own formula,
-  credit and feedback. When the answer has no formula (a comparison, ``x if c else y``),
-  the item becomes a category of K ``numerical`` questions, one per drawn variant, each
-  with its exact margin; add it to a quiz as "a random question from the category".
+  ``max(atol, rtol*|v|)``. With ``sigfigs`` the nominal one also holds the
+  significant-figure margin (one number, so the drawn keys must share a decade where it
+  decides), and the key is shown to that many significant figures (Moodle's answer
+  format 2, display only). Each misconception is one more answer with its own formula,
+  credit and feedback. When the answer has no formula (a comparison, ``x if c else y``)
+  or no one tolerance, the item becomes a category of K ``numerical`` questions, one per
+  drawn variant, each with its exact margin; add it to a quiz as "a random question from
+  the category".
 * **multiple choice** -> ``multichoice``, per-option feedback, fractions +100/C and -100/C
   for ``right_minus_wrong`` (Moodle sums the chosen fractions and clamps to [0, 1]).
 * **essay** -> ``essay``; reference answers, rubric and worked solution go in
@@ -32,7 +36,7 @@ from questions.export.errors import Unexpressible
 from questions.export.formula import to_moodle
 from questions.export.package import render
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
-from questions.export.rules import moodle_grade, option_fraction, tolerance_answers
+from questions.export.rules import formula_tolerances, moodle_grade, option_fraction
 from questions.export.text import exhibit_html, grader_notes, to_html, wildcard_html
 from questions.expr import Expression
 from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
@@ -146,7 +150,7 @@ def _numerical(plan: ItemPlan, draw: Draw, k: int) -> dict:
     answers = [_numerical_answer("100", draw.answer.value, draw.answer.margin, "Correct.")]
     key = draw.answer
     for m, value in draw.mistakes:
-        margin = max(key.atol, key.rtol * abs(value))
+        margin = key.at(value).margin
         answers.append(_numerical_answer(moodle_grade(100 * m.credit)[0], value, margin,
                                          to_html(m.feedback)))  # fmt: skip
     return {
@@ -165,14 +169,17 @@ def _calculated(plan: ItemPlan, notes: list[str]) -> dict:
     spec = plan.numeric
     assert spec is not None
     first = plan.draws[0]
+    shown = _shown(spec)
     answers = [
-        _formula_answer("100", to_moodle(spec.answer.expr), t, kind, spec.answer.decimals, "")
-        for kind, t in tolerance_answers(first.answer)
+        _formula_answer("100", to_moodle(spec.answer.expr), t, kind, shown, "")
+        for kind, t in formula_tolerances([d.answer for d in plan.draws])
     ]
     formulas = [spec.answer.expr]
     for m in spec.misconceptions:
+        at_values = [d.answer.at(v) for d in plan.draws for k, v in d.mistakes if k.name == m.name]
         try:
             formula = to_moodle(m.expr)
+            tolerances = formula_tolerances(at_values or [first.answer])
         except Unexpressible as exc:
             notes.append(f"{spec.id}: misconception {m.name!r} left out ({exc.message})")
             continue
@@ -182,8 +189,8 @@ def _calculated(plan: ItemPlan, notes: list[str]) -> dict:
         feedback = to_html(m.feedback)
         formulas.append(m.expr)
         answers += [
-            _formula_answer(grade, formula, t, kind, spec.answer.decimals, feedback)
-            for kind, t in tolerance_answers(first.answer)
+            _formula_answer(grade, formula, t, kind, shown, feedback)
+            for kind, t in tolerances
         ]
     used = _names(spec.prompt) | set().union(*(_expr_names(f) for f in formulas))
     names = [n for n in plan.param_names if n in used]
@@ -208,10 +215,17 @@ def _calculated(plan: ItemPlan, notes: list[str]) -> dict:
     }
 
 
-def _formula_answer(fraction, formula, tolerance, kind, decimals, feedback) -> dict:
+def _shown(spec: NumericItem) -> tuple[int, int]:
+    """Moodle's ``(correctanswerformat, correctanswerlength)`` for the key: decimals (1)
+    or significant figures (2), as ``NumericAnswer.display`` shows it."""
+    a = spec.answer
+    return (1, a.decimals) if a.sigfigs is None else (2, a.sigfigs)
+
+
+def _formula_answer(fraction, formula, tolerance, kind, shown, feedback) -> dict:
     return {"fraction": fraction, "formula": formula, "tolerance": tolerance,
-            "tolerancetype": {"relative": 1, "nominal": 2}[kind], "decimals": decimals,
-            "feedback": feedback}  # fmt: skip
+            "tolerancetype": {"relative": 1, "nominal": 2}[kind], "format": shown[0],
+            "decimals": shown[1], "feedback": feedback}  # fmt: skip
 
 
 def _names(source: str) -> set[str]:

@@ -15,9 +15,11 @@ How each item travels:
   inlined, Canvas names without underscores), one variable set per variant our roster
   drew *with its answer* (Canvas grades with the stored answer, not the formula), and one
   ``answer_tolerance``. Canvas has a single tolerance per question, absolute (``0.005``)
-  or relative (``1%``), so our ``max(atol, rtol*|v|)`` is exact only when the same term
-  wins on every drawn variant; otherwise, or when the answer has no formula, the item is
-  a question group "pick 1 of K" of ``numerical_question`` s, each with its exact range.
+  or relative (``1%``), so our margin (``max(atol, rtol*|v|)``, and with ``sigfigs`` half
+  a unit in the key's last significant digit) is exact only when it is ``rtol*|v|`` on
+  every drawn variant or one number on all of them (significant figures: keys in one
+  decade); otherwise, or when the answer has no formula, the item is a question group
+  "pick 1 of K" of ``numerical_question`` s, each with its exact range.
 * **multiple choice** -> ``multiple_choice_question`` / ``multiple_answers_question``
   with per-option feedback. Canvas scores multiple answers as right minus wrong (each
   correct +1/C, each wrong -1/C, at least 0): our ``right_minus_wrong`` exactly.
@@ -33,6 +35,7 @@ numeric answer is full credit), worked solutions (no private field), pinned opti
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from questions.exhibits import figure_files
 from questions.export.errors import Unexpressible
@@ -148,21 +151,46 @@ def _item(plan: ItemPlan, draw: Draw, k: int) -> dict:
 
 
 def canvas_tolerance(plan: ItemPlan) -> str:
-    """Canvas's one ``answer_tolerance`` for the drawn variants: ``atol`` (absolute) or
-    ``rtol`` as a percentage, whichever gives ``max(atol, rtol*|v|)`` on every variant.
+    """Canvas's one ``answer_tolerance`` for the drawn variants: ``rtol`` as a percentage
+    when ``rtol*|v|`` is the margin on every variant, else the margin itself (absolute)
+    when it is the same number on every variant (``atol``, or a significant-figure
+    margin of keys in one decade).
 
-    Raises ``Unexpressible`` when the winning term changes from variant to variant.
+    Raises ``Unexpressible`` when neither holds.
     """
     answers = [d.answer for d in plan.draws]
     rtol, atol = answers[0].rtol, answers[0].atol
-    if all(a.rtol * abs(a.value) >= a.atol for a in answers) and rtol > 0:
+    if rtol > 0 and all(a.margin == a.rtol * abs(a.value) for a in answers):
         return percent(100 * rtol) + "%"
-    if all(a.atol >= a.rtol * abs(a.value) for a in answers):
-        return num(atol)
+    margins = sorted({a.margin for a in answers})
+    if len(margins) == 1:
+        return _positional(margins[0])
+    if answers[0].sigfigs is not None:
+        raise Unexpressible(
+            f"the margin changes from variant to variant ({num(margins[0])} to "
+            f"{num(margins[-1])}: {answers[0].sigfigs} significant figures of keys in "
+            "several decades), and Canvas allows one tolerance"
+        )
     raise Unexpressible(
         f"the tolerance is relative ({num(rtol)}) on some variants and absolute "
         f"({num(atol)}) on others, and Canvas allows one"
     )
+
+
+def _positional(x: float) -> str:
+    """A tolerance as Canvas's form shows one: ``5e-05`` -> ``0.00005``."""
+    text = num(x)
+    return f"{Decimal(text):f}" if "e" in text else text
+
+
+def _decimal_places(plan: ItemPlan) -> int:
+    """Decimals Canvas shows a key with: the item's ``decimals``, or with ``sigfigs``
+    enough for that many significant figures of the smallest drawn key (at most 10)."""
+    answer = plan.draws[0].answer
+    if answer.sigfigs is None:
+        return answer.decimals
+    places = (-int(Decimal(d.answer.display()).as_tuple().exponent) for d in plan.draws)
+    return min(10, max(0, *places))
 
 
 def _calculated(plan: ItemPlan) -> dict:
@@ -193,7 +221,7 @@ def _calculated(plan: ItemPlan) -> dict:
     return {
         **_base(plan, first, 0, "calculated_question", text),
         "formula": formula,
-        "decimals": spec.answer.decimals,
+        "decimals": _decimal_places(plan),
         "tolerance": tolerance,
         "variables": variables,
         "var_sets": var_sets,

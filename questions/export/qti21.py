@@ -14,8 +14,10 @@ parameters is "pick 1 of K" of the variants our roster drew. Each item states it
 scoring in ``responseProcessing``, in points:
 
 * numeric: ``<equal toleranceMode="absolute" tolerance="m m">`` with the variant's exact
-  margin ``m = max(atol, rtol*|v|)``, both bounds included, then one ``responseElseIf``
-  per misconception (its credit, and its feedback through ``modalFeedback``);
+  margin ``m = NumericAnswer.margin`` (``max(atol, rtol*|v|)`` and the significant-figure
+  term; ``questions.export.rules.equal_tolerance``), both bounds included, then one
+  ``responseElseIf`` per misconception (the same tolerance at its value; its credit,
+  and its feedback through ``modalFeedback``);
 * multiple choice: ``match`` for one answer or all-or-nothing; ``mapResponse`` with
   +P/C per correct option, -P/C per wrong one and ``lowerBound="0"`` for
   right-minus-wrong; per-option ``modalFeedback``; ``shuffle`` with ``fixed`` options;
@@ -34,6 +36,7 @@ from markupsafe import Markup
 from questions.exhibits import figure_files
 from questions.export.package import render, zip_bytes
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
+from questions.export.rules import equal_tolerance
 from questions.export.text import exhibit_html, grader_notes
 from questions.generate import CompiledItem
 from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
@@ -140,14 +143,14 @@ def _item(plan: ItemPlan, compiled: CompiledItem, draw: Draw) -> dict:
             {
                 "ident": f"M{i}",
                 "value": short(value),
-                "margin": short(max(key.atol, key.rtol * abs(value))),
+                "tolerance": equal_tolerance(key.at(value), short(value)),
                 "score": num(points * m.credit),
                 "feedback": _html(_compiled(m.feedback).html.render(v.display)),
             }
             for i, (m, value) in enumerate(draw.mistakes, 1)
         ]
-        return {**item, "value": num(key.value), "margin": short(key.margin),
-                "mistakes": mistakes}  # fmt: skip
+        return {**item, "value": num(key.value), "mistakes": mistakes,
+                "tolerance": equal_tolerance(key, num(key.value))}  # fmt: skip
     assert isinstance(spec, EssayItem)
     notes_html = grader_notes(spec, v.explanation, html=_mathml)
     return {**item, "notes": _html(notes_html), "max_words": spec.max_words}
