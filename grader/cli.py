@@ -8,6 +8,8 @@
 
 ``grade`` alone grades the gradebook's pending submissions, or with ``--regrade`` adds
 a new grade version to every stored one (:mod:`grader.pending`), with a progress bar.
+Submissions imported from an LMS are skipped, and counted ("skipped N LMS-imported
+submissions: graded by the LMS's variant"; ``skipped_lms`` in ``--json``).
 
 ``grade essays`` reads lines ``{"id", "answer"}`` plus either ``"item"`` (a bank id: its
 references and rubric) or ``"question"`` and ``"reference"``/``"references"`` (generic
@@ -80,7 +82,8 @@ def _emit(row: dict[str, Any], as_json: bool) -> None:
 @click.option(
     "--regrade",
     is_flag=True,
-    help="Add a new grade version for every stored submission (history stays).",
+    help="Add a new grade version for every stored submission (history stays); "
+    "LMS-imported ones are skipped: the LMS's variant graded them.",
 )
 @click.option("--threads", type=int, default=1, show_default=True, help=THREADS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
@@ -108,6 +111,9 @@ def grade(ctx: click.Context, db: str, quiz_id: str | None, regrade: bool, threa
     what = "regraded" if regrade else "graded"
     click.echo(f"{what} {run.submissions} submissions: {run.grades} grades ({run.essays} "
                f"essays, {run.review} flagged for review) in {run.seconds:.1f} s")  # fmt: skip
+    skipped = run.skipped_message()
+    if skipped:
+        click.echo(skipped)
 
 
 @grade.command("essays")

@@ -9,7 +9,10 @@
    embedding model (:class:`~grader.essay.EssayGrader`, loaded once per process), an
    unanswered item as 0 and an unreadable answer as 0 with the reason;
 3. store the quiz (idempotent), then every attempt and its grades in **one** write
-   transaction, with ``source`` ``canvas`` or ``moodle``.
+   transaction, with ``source`` ``canvas`` or ``moodle``
+   (:data:`grader.records.LMS_SOURCES`). That source marks the attempt as graded on the
+   LMS's variant, which is not stored: ``alignquiz grade`` (pending or ``--regrade``)
+   and the server never grade it again from the student's own variant.
 
 Re-importing a file replays it: an attempt's client id comes from the student and the
 LMS's attempt number and times, so a stored attempt is found, not stored twice; the

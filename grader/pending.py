@@ -12,8 +12,17 @@ targets, in chunks of :data:`CHUNK` submissions:
 4. record the grades: one new version per item (``grader="exact"`` or ``"essay"``, as
    the server records them), so a regrade keeps the history.
 
-Pending means "an item of the paper has no grade yet": only those items are graded. With
-``regrade=True`` every item of every stored submission gets a new version.
+Pending means "an item of the paper has no grade yet": only those items are graded, and
+only if they still have none when the grades are written (``new_only``: the server may
+have graded the submission meanwhile; two graders at once add one version, not two).
+With ``regrade=True`` every item of every stored submission gets a new version.
+
+Submissions imported from an LMS (``alignquiz lms import-responses``,
+:attr:`~grader.records.SubmissionRecord.lms_imported`) are never graded here: they were
+graded at import on the variant the LMS showed the student, and that variant is not
+stored, only the response text. Grading their answers against the student's own
+generated variant (other numbers, another option order) would be wrong, so they are
+skipped and counted (:attr:`GradingRun.skipped_lms`).
 
 The database imports (SQLAlchemy) and the model load happen inside the functions.
 """
@@ -81,16 +90,26 @@ class GradingRun:
     grades: int
     """Grade rows written (one per item)."""
     essays: int
-    """Essays graded with the model."""
+    """Essay grades written (graded with the model)."""
     review: int
     """Grades written with the review flag (a human should look)."""
     seconds: float
     quizzes: tuple[str, ...] = field(default_factory=tuple)
+    skipped_lms: int = 0
+    """LMS-imported submissions left alone: graded at import on the LMS's variant."""
 
     def as_dict(self) -> dict:
         return {"submissions": self.submissions, "grades": self.grades, "essays": self.essays,
                 "review": self.review, "seconds": round(self.seconds, 3),
-                "quizzes": list(self.quizzes)}  # fmt: skip
+                "quizzes": list(self.quizzes), "skipped_lms": self.skipped_lms}  # fmt: skip
+
+    def skipped_message(self) -> str | None:
+        """One line on the LMS-imported submissions skipped, or None when there were none."""
+        if not self.skipped_lms:
+            return None
+        n = self.skipped_lms
+        return (f"skipped {n} LMS-imported submission{'s' * (n != 1)}: graded by the LMS's "
+                "variant")  # fmt: skip
 
 
 @dataclass
@@ -104,12 +123,22 @@ class _Plan:
 
 
 def targets(book: Gradebook, quiz_id: str | None, regrade: bool) -> list[SubmissionRecord]:
-    """The submissions a run grades: pending ones, or every stored one for a regrade."""
-    if not regrade:
-        return book.pending(quiz_id)
-    ids = [quiz_id] if quiz_id is not None else [q.quiz_id for q in book.quizzes()]
-    subs = [s for q in ids for s in book.submissions(q)]
-    return sorted(subs, key=lambda s: s.id)
+    """The submissions a run grades: pending ones, or every stored one for a regrade;
+    never an LMS-imported one (see the module docstring)."""
+    return _targets(book, quiz_id, regrade)[0]
+
+
+def _targets(
+    book: Gradebook, quiz_id: str | None, regrade: bool
+) -> tuple[list[SubmissionRecord], int]:
+    """(the submissions to grade, the number of LMS-imported ones skipped)."""
+    if regrade:
+        ids = [quiz_id] if quiz_id is not None else [q.quiz_id for q in book.quizzes()]
+        subs = sorted((s for q in ids for s in book.submissions(q)), key=lambda s: s.id)
+    else:
+        subs = book.pending(quiz_id)
+    ours = [s for s in subs if not s.lms_imported]
+    return ours, len(subs) - len(ours)
 
 
 def _plan(sub: SubmissionRecord, quiz: Quiz, skip: set[str]) -> _Plan:
@@ -160,7 +189,7 @@ def grade_pending(
     ``on_progress(k)`` after each chunk of ``k`` submissions is recorded.
     """
     start = time.perf_counter()
-    subs = targets(book, quiz_id, regrade)
+    subs, skipped_lms = _targets(book, quiz_id, regrade)
     if on_start is not None:
         on_start(len(subs))
     quizzes: dict[str, Quiz] = {}
@@ -189,21 +218,25 @@ def grade_pending(
         for p in plans:
             done = 0
             if p.exact:
-                done += len(book.record_grades(p.sub.id, p.exact, grader="exact",
-                                               grader_version=version))  # fmt: skip
-                n_review += sum(r.review for r in p.exact.values())
+                made = book.record_grades(
+                    p.sub.id, p.exact, grader="exact", grader_version=version, new_only=not regrade
+                )
+                done += len(made)
+                n_review += sum(g.feedback.get("review", False) for g in made)
             if p.essays:
                 scored = {}
                 for item_id, _, _, points in p.essays:
                     r = next(results)
                     scored[item_id] = r.model_copy(update={"points": round(r.score * points, 10)})
-                done += len(book.record_grades(p.sub.id, scored, grader="essay",
-                                               grader_version=version))  # fmt: skip
-                n_essays += len(scored)
-                n_review += sum(r.review for r in scored.values())
+                made = book.record_grades(
+                    p.sub.id, scored, grader="essay", grader_version=version, new_only=not regrade
+                )
+                done += len(made)
+                n_essays += len(made)
+                n_review += sum(g.feedback.get("review", False) for g in made)
             n_grades += done
             n_subs += done > 0
         if on_progress is not None:
             on_progress(len(batch))
     return GradingRun(n_subs, n_grades, n_essays, n_review, time.perf_counter() - start,
-                      tuple(sorted(quizzes)))  # fmt: skip
+                      tuple(sorted(quizzes)), skipped_lms)  # fmt: skip

@@ -1,10 +1,11 @@
 """The gradebook's SQL, one function per statement family, each on a given connection.
 
 ``grader.store.Gradebook`` owns the transactions; these functions only read and write
-inside the one they are handed. The two inserts that must be race-free are single
-conditional statements (``INSERT ... SELECT coalesce(max(n), 0) + 1 ... HAVING``), backed
-by unique constraints: a writer that loses a race gets an ``IntegrityError`` and the
-store retries the whole transaction.
+inside the one they are handed. The two inserts that must be race-free are backed by
+unique constraints: an attempt is one conditional statement (``INSERT ... SELECT
+coalesce(max(n), 0) + 1 ... HAVING``); a submission's grades are one SELECT of each
+item's newest version and one multi-row INSERT of the next ones. A writer that loses a
+race gets an ``IntegrityError`` and the store retries the whole transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, literal, select
+from sqlalchemy import Connection, and_, func, insert, literal, select
 from sqlalchemy.engine import Row
 
 from grader.db import ConflictError, GradebookError, NotFoundError
@@ -266,39 +267,54 @@ def tampered(conn: Connection) -> list[int]:
 
 # --------------------------------------------------------------------------- grades
 def insert_grades(
-    conn: Connection, submission_id: int, results: dict, grader: str, version: str, at: datetime
-) -> list[GradeRecord]:
-    sub = conn.execute(select(S.c.quiz_id, S.c.student_id).where(S.c.id == submission_id)).first()
-    if sub is None:
-        raise NotFoundError(f"no submission {submission_id!r} in the gradebook")
-    points = dict(
-        conn.execute(
-            select(V.c.item_id, V.c.points).where(
-                V.c.quiz_id == sub.quiz_id, V.c.student_id == sub.student_id
-            )
-        ).all()
+    conn: Connection, submission_id: int, results: dict, grader: str, version: str, at: datetime,
+    *, new_only: bool = False,
+) -> list[GradeRecord]:  # fmt: skip
+    """Add one grade version per item of ``results``: two statements whatever the number
+    of items. One SELECT reads the submission's paper (points) and each item's newest
+    version; one multi-row INSERT adds version newest + 1 of every item. A concurrent
+    writer that committed the same version first makes the INSERT fail on the unique
+    (submission, item, version) key, and the store reruns the transaction, which then
+    reads the winner's version. With ``new_only`` an item that has a grade already (a
+    concurrent grader was first) is left as it is: only first versions are added, and
+    only the rows added are returned, in item order."""
+    newest = (
+        select(func.max(G.c.version))
+        .where(G.c.submission_id == S.c.id, G.c.item_id == V.c.item_id)
+        .scalar_subquery()
     )
-    made = []
+    on_paper = and_(V.c.quiz_id == S.c.quiz_id, V.c.student_id == S.c.student_id)
+    rows = conn.execute(
+        select(S.c.quiz_id, S.c.student_id, V.c.item_id, V.c.points, newest.label("newest"))
+        .select_from(S.outerjoin(V, on_paper))
+        .where(S.c.id == submission_id)
+    ).all()
+    if not rows:
+        raise NotFoundError(f"no submission {submission_id!r} in the gradebook")
+    quiz_id, student_id = rows[0].quiz_id, rows[0].student_id
+    paper = {r.item_id: (r.points, r.newest or 0) for r in rows if r.item_id is not None}
+    new = []
     for item_id, result in sorted(results.items()):  # one lock order for every writer
-        if item_id not in points:
+        if item_id not in paper:
             raise NotFoundError(f"item {field_name(item_id)} is not on submission {submission_id}")
-        if result.points > points[item_id] * (1 + 1e-9):
-            worth = points[item_id]
+        worth, stored = paper[item_id]
+        if result.points > worth * (1 + 1e-9):
             raise GradebookError(
                 f"{item_id}: {result.points:g} points given, the item has {worth:g}"
             )
+        if new_only and stored:
+            continue
         feedback = result.model_dump(mode="json", exclude={"score", "points", "confidence"})
-        newest = func.coalesce(func.max(G.c.version), 0)
-        rows = select(
-            literal(submission_id), literal(item_id), newest + 1, literal(result.score),
-            literal(result.points), literal(canonical_json(feedback)), literal(grader),
-            literal(version), literal(result.confidence), literal(at, UTCDateTime()),
-        ).where(G.c.submission_id == submission_id, G.c.item_id == item_id)  # fmt: skip
-        columns = ["submission_id", "item_id", "version", "score", "points", "feedback",
-                   "grader", "grader_version", "confidence", "created_at"]  # fmt: skip
-        row = conn.execute(insert(G).from_select(columns, rows).returning(*G.c)).one()
-        made.append(_grade(row, sub.quiz_id, sub.student_id))
-    return made
+        new.append({
+            "submission_id": submission_id, "item_id": item_id, "version": stored + 1,
+            "score": result.score, "points": result.points, "feedback": canonical_json(feedback),
+            "grader": grader, "grader_version": version, "confidence": result.confidence,
+            "created_at": at,
+        })  # fmt: skip
+    if not new:
+        return []
+    made = conn.execute(insert(G).returning(*G.c), new).all()  # one INSERT ... VALUES (..), ..
+    return sorted((_grade(r, quiz_id, student_id) for r in made), key=lambda g: g.item_id)
 
 
 def _grade(row: Row, quiz_id: str, student_id: str) -> GradeRecord:

@@ -24,6 +24,7 @@ from typing import Any
 from grader.db import InvalidInputError
 
 __all__ = [
+    "LMS_SOURCES",
     "MAX_ANSWER_CHARS",
     "AuditRow",
     "QuizPolicy",
@@ -42,6 +43,9 @@ __all__ = [
 
 MAX_ANSWER_CHARS = 20_000
 """Longest raw answer stored (an essay of 250 words is about 1,500 characters)."""
+LMS_SOURCES = frozenset({"canvas", "moodle"})
+"""The ``source`` of a submission imported from an LMS response file
+(``alignquiz lms import-responses``): graded at import on the variant the LMS showed."""
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 _ID_MAX = {"client_id": 128}
 
@@ -132,6 +136,13 @@ class SubmissionRecord:
     source: str
     submitted_at: datetime
     replayed: bool = False
+
+    @property
+    def lms_imported(self) -> bool:
+        """Whether this attempt came from an LMS response file. It was graded at import
+        on the variant the LMS showed, which is not stored (only the response text is),
+        so it must never be graded again from the student's own generated variant."""
+        return self.source in LMS_SOURCES
 
 
 @dataclass(frozen=True)

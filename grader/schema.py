@@ -146,7 +146,8 @@ class Submission(Base):
     body_hash: Mapped[str] = mapped_column(String(64))
     """sha256 of ``answers``: same client id with another hash is refused."""
     source: Mapped[str] = mapped_column(String(32))
-    """Where it came from: ``server``, ``file`` (offline import), ``cli``, ``test``."""
+    """Where it came from: ``server``, ``file`` (offline import), ``cli``, ``test``, or an
+    LMS (``canvas``, ``moodle``: graded at import on the LMS's variant, never regraded)."""
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

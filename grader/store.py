@@ -21,6 +21,10 @@ What the database guarantees, whatever the number of writers:
   conditional ``INSERT ... SELECT max + 1 ... HAVING max < limit`` and a unique
   constraint on (quiz, student, attempt number): a writer that loses a race retries and
   finds the limit reached; there is no check-then-insert.
+* **Versioned grades.** A submission's grades are added in one multi-row INSERT at each
+  item's newest version + 1, backed by a unique (submission, item, version) key: two
+  regrades at once get distinct versions. Graders of pending work pass ``new_only`` so
+  that two of them at once (``alignquiz grade`` and the server) add one version, not two.
 * **Refusals store nothing.** Every check runs before or inside the write transaction.
 
 The server's side: ``issue_tokens`` stores only token hashes, ``owner_of`` resolves a
@@ -335,8 +339,15 @@ class Gradebook:
         grader: str,
         grader_version: str,
         now: datetime | None = None,
+        new_only: bool = False,
     ) -> list[GradeRecord]:
-        """Add one new grade version per item in ``results`` (one transaction)."""
+        """Add one new grade version per item in ``results`` (one transaction, one
+        multi-row INSERT), in item order.
+
+        ``new_only=True`` is for graders of what is pending (``alignquiz grade``, the
+        server): an item that has a grade already, perhaps added by a concurrent grader
+        since the caller looked, keeps it and gets no second version; only the rows
+        added are returned. The default adds a version to every item (a regrade)."""
         at = _now(now)
         _check_submission_id(submission_id)
         for name, value in (("grader", grader), ("grader_version", grader_version)):
@@ -348,7 +359,7 @@ class Gradebook:
             check_id("item_id", item_id)
         return self._write(
             lambda conn: queries.insert_grades(
-                conn, submission_id, dict(results), grader, grader_version, at
+                conn, submission_id, dict(results), grader, grader_version, at, new_only=new_only
             )
         )
 

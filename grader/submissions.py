@@ -14,7 +14,10 @@ gradebook (:class:`grader.store.Gradebook`); it knows nothing of HTTP. For a sub
 
 Step 4 also runs when a stored submission is read or replayed, so a server killed
 between storing and grading finishes the job on the next request. One lock per
-submission (striped) keeps two concurrent replays from grading twice.
+submission (striped) keeps two concurrent replays from grading twice; across processes
+(another server, ``alignquiz grade``) the grades are written with ``new_only``, so an
+item graded meanwhile keeps its one version. An LMS-imported submission is never graded
+here: the LMS's variant graded it at import.
 """
 
 from __future__ import annotations
@@ -189,6 +192,8 @@ class SubmissionService:
 
         with self._stripes[sub.id % _STRIPES]:
             latest = {g.item_id: g for g in self.book.grade_history(sub.id)}  # newest wins
+            if sub.lms_imported:  # graded at import on the LMS's variant, never on ours
+                return latest
             exact: dict[str, GradeResult] = {}
             essays: list[Variant] = []
             for v in self._paper(quiz, sub.student_id):
@@ -207,16 +212,24 @@ class SubmissionService:
                     essays.append(v)
                 else:
                     exact[v.item_id] = grade(v, parsed, quiz.items[v.item_id])
-            if exact:
-                made = self.book.record_grades(sub.id, exact, grader="exact",
-                                               grader_version=_version())  # fmt: skip
-                latest.update((g.item_id, g) for g in made)
+            beaten = self._record(sub, exact, "exact", latest)
             graded = self._grade_essays(quiz, sub, essays) if essays else {}
-            if graded:
-                made = self.book.record_grades(sub.id, graded, grader="essay",
-                                               grader_version=_version())  # fmt: skip
-                latest.update((g.item_id, g) for g in made)
+            beaten += self._record(sub, graded, "essay", latest)
+            if beaten:  # another process (alignquiz grade) graded some items first
+                latest = {g.item_id: g for g in self.book.grade_history(sub.id)}
             return latest
+
+    def _record(self, sub: SubmissionRecord, results: dict, grader: str, latest: dict) -> int:
+        """Record ``results`` where the items still have no grade (``new_only``: another
+        process may have graded one meanwhile), update ``latest``; return how many items
+        were found graded already."""
+        if not results:
+            return 0
+        made = self.book.record_grades(
+            sub.id, results, grader=grader, grader_version=_version(), new_only=True
+        )
+        latest.update((g.item_id, g) for g in made)
+        return len(results) - len(made)
 
     def _grade_essays(self, quiz: Quiz, sub: SubmissionRecord, essays: list[Variant]) -> dict:
         """Essay grades, or {} when essays are off or the model is not installed."""

@@ -1,7 +1,8 @@
 """Many writers at once, on SQLite and PostgreSQL: threads and separate processes.
 
 Attempt limits hold, a client id never makes two rows, a regrade never reuses a version,
-and every acknowledged submission is stored exactly once.
+two graders of pending work never add two versions, and every acknowledged submission is
+stored exactly once.
 """
 
 from __future__ import annotations
@@ -97,6 +98,28 @@ def test_concurrent_regrades_get_distinct_versions(book, small_quiz) -> None:
     history = book.grade_history(sub.id, item)
     assert [g.version for g in history] == list(range(1, 13))
     assert book.latest_grades(small_quiz.quiz_id)[0].version == 12
+
+
+def test_concurrent_graders_of_pending_work_add_one_version(book, small_quiz) -> None:
+    """``alignquiz grade`` and the server grading one submission at once both write with
+    ``new_only``: whoever commits first, every item ends with exactly one grade."""
+    book.import_quiz(small_quiz)
+    sid, items = small_quiz.students[0].student_id, small_quiz.item_ids
+    sub = book.submit(sid, small_quiz.quiz_id, "c-1", {items[0]: "0.5"})
+    points = {v.item_id: v.points for v in small_quiz.variants[sid]}
+    barrier = threading.Barrier(12)
+
+    def grade(i: int) -> list:
+        results = {item: GradeResult.of(i / 11, points=points[item]) for item in items}
+        barrier.wait()
+        return book.record_grades(sub.id, results, grader="exact", grader_version=str(i),
+                                  new_only=True)  # fmt: skip
+
+    with ThreadPoolExecutor(12) as pool:
+        made = [g for part in pool.map(grade, range(12)) for g in part]
+    history = book.grade_history(sub.id)
+    assert [(g.item_id, g.version) for g in history] == [(i, 1) for i in sorted(items)]
+    assert sorted((g.item_id, g.id) for g in made) == [(g.item_id, g.id) for g in history]
 
 
 def test_throughput_with_nothing_lost_and_nothing_twice(book, db_url, small_quiz) -> None:

@@ -233,6 +233,64 @@ def test_a_regrade_adds_a_version_and_keeps_the_history(loaded, small_quiz) -> N
     assert len(loaded.grade_history(sub.id)) == len(items) + 2
 
 
+def _statements(engine, fn):
+    """(what ``fn()`` returned, the SQL statements it sent to the database)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        return fn(), sent
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_a_submissions_grades_are_one_insert_at_each_items_next_version(loaded, small_quiz):
+    quiz_id, sid, items = _ids(small_quiz)
+    sub = loaded.submit(sid, quiz_id, "c-1", {items[0]: "0.5"})
+    points = {v.item_id: v.points for v in small_quiz.variants[sid]}
+    loaded.record_grade(sub.id, items[1], GradeResult.of(0, points=points[items[1]]),
+                        grader="exact", grader_version="1")  # fmt: skip
+    results = {i: GradeResult.of(1, points=points[i], feedback=[i]) for i in reversed(items)}
+    made, sent = _statements(loaded.engine, lambda: loaded.record_grades(
+        sub.id, results, grader="exact", grader_version="2", now=T0))  # fmt: skip
+    inserts = [s for s in sent if s.startswith("INSERT")]
+    assert len(inserts) == 1 and inserts[0].startswith("INSERT INTO GRADES"), inserts
+    assert len([s for s in sent if s.startswith("SELECT")]) == 1, sent
+    assert [(g.item_id, g.version) for g in made] == [
+        (items[0], 1), (items[1], 2), (items[2], 1)
+    ]  # fmt: skip
+    stored = {(g.item_id, g.version): g for g in loaded.grade_history(sub.id)}
+    for g in made:  # what is returned is what is stored, ids and times included
+        assert stored[g.item_id, g.version] == g
+        assert g.result() == results[g.item_id] and g.created_at == T0
+    assert len({g.id for g in made}) == len(items)
+
+
+def test_new_only_adds_a_first_version_and_never_a_second(loaded, small_quiz) -> None:
+    """What graders of pending work use: an item graded meanwhile keeps its one grade."""
+    quiz_id, sid, items = _ids(small_quiz)
+    sub = loaded.submit(sid, quiz_id, "c-1", {items[0]: "0.5"})
+    points = {v.item_id: v.points for v in small_quiz.variants[sid]}
+    first = GradeResult.of(0.5, points=points[items[0]], feedback=["first grader"])
+    loaded.record_grade(sub.id, items[0], first, grader="essay", grader_version="1")
+    results = {i: GradeResult.of(1, points=points[i]) for i in items}
+    made = loaded.record_grades(sub.id, results, grader="exact", grader_version="1",
+                                new_only=True)  # fmt: skip
+    assert [(g.item_id, g.version) for g in made] == [(items[1], 1), (items[2], 1)]
+    assert loaded.record_grades(sub.id, results, grader="exact", grader_version="1",
+                                new_only=True) == []  # fmt: skip
+    assert [g.result() for g in loaded.grade_history(sub.id, items[0])] == [first]
+    assert _row_counts(loaded)["grades"] == len(items)
+    with pytest.raises(GradebookError, match="points"):  # still checked, even if not written
+        loaded.record_grades(sub.id, {items[0]: GradeResult.of(1, points=99)},
+                             grader="exact", grader_version="1", new_only=True)  # fmt: skip
+
+
 def test_grades_are_checked_before_they_are_stored(loaded, small_quiz) -> None:
     quiz_id, sid, items = _ids(small_quiz)
     sub = loaded.submit(sid, quiz_id, "c-1", {items[0]: "0.5"})

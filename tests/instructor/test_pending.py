@@ -115,3 +115,73 @@ def test_the_grade_command(tmp_path, tiny_book, tiny_quiz, embedder, run_cli) ->
     assert missing.returncode == 2 and "no gradebook at" in missing.stderr
     assert not (tmp_path / "nothing.db").exists()
     assert missing.stderr.count("\n") == 1
+
+
+def _lms_attempt(book, quiz, sid: str, client_id: str, fmt: str, graded: bool) -> int:
+    """An attempt stored as ``lms import-responses`` stores it (``source`` canvas or
+    moodle); ``graded``: with the grades it got at import on the LMS's variant."""
+    sub = book.submit(sid, quiz.quiz_id, client_id, {NUMERIC: "0.123", CHOICE: "A"}, source=fmt)
+    paper = quiz.variants[sid][:3] if graded else quiz.variants[sid][:1]
+    book.record_grades(sub.id, {v.item_id: GradeResult.of(1, points=v.points) for v in paper},
+                       grader="exact", grader_version=f"1+{fmt}")  # fmt: skip
+    return sub.id
+
+
+def test_lms_imported_submissions_are_never_graded_from_our_variant(tiny_book, tiny_quiz):
+    """They were graded on the variant the LMS showed (not stored): a regrade, or a
+    pending run, would grade their answers against the student's own variant instead."""
+    from grader.cli import grade
+
+    book, quiz = tiny_book, tiny_quiz
+    canvas = _lms_attempt(book, quiz, "s001", "canvas-1", "canvas", graded=True)
+    moodle = _lms_attempt(book, quiz, "s002", "moodle-1", "moodle", graded=False)  # partial
+    own = book.submit("s003", quiz.quiz_id, "c1", _answers(quiz)["s003"], source="file").id
+    imported = {g.id for g in book.grade_history(canvas) + book.grade_history(moodle)}
+
+    assert [s.id for s in targets(book, quiz.quiz_id, regrade=False)] == [own]
+    run = grade_pending(book)  # s003 has no essay: the model is not needed
+    assert (run.submissions, run.grades, run.skipped_lms) == (1, 3, 1)
+    assert run.skipped_message() == (
+        "skipped 1 LMS-imported submission: graded by the LMS's variant"
+    )
+    assert [s.id for s in targets(book, None, regrade=True)] == [own]
+    again = CliRunner().invoke(grade, ["--db", book.db, "--regrade", "--json"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output)
+    assert (summary["submissions"], summary["grades"], summary["skipped_lms"]) == (1, 3, 2)
+    text = CliRunner().invoke(grade, ["--db", book.db, "--regrade"])
+    assert text.exit_code == 0, text.output
+    assert text.output.splitlines()[1:] == [
+        "skipped 2 LMS-imported submissions: graded by the LMS's variant"
+    ]
+    assert {g.id for g in book.grade_history(canvas) + book.grade_history(moodle)} == imported
+    assert [g.version for g in book.grade_history(own, NUMERIC)] == [1, 2, 3]
+
+
+class _ServerFirst:
+    """An essay grader during whose batch another grader (the server) grades every
+    pending submission: the grading run then finds its work done when it writes."""
+
+    def __init__(self, book, quiz):
+        self.book, self.quiz = book, quiz
+
+    def grade_many(self, pairs):
+        for sub in self.book.pending(self.quiz.quiz_id):
+            paper = self.quiz.variants[sub.student_id]
+            self.book.record_grades(
+                sub.id, {v.item_id: GradeResult.of(0.25, points=v.points) for v in paper},
+                grader="server", grader_version="1",
+            )  # fmt: skip
+        return [GradeResult.of(1.0, points=1.0) for _ in pairs]
+
+
+def test_a_concurrent_grader_of_the_same_submissions_adds_no_second_version(
+    tiny_book, tiny_quiz
+) -> None:
+    book, quiz = tiny_book, tiny_quiz
+    ids = _submit_all(book, quiz)
+    run = grade_pending(book, essay_grader=_ServerFirst(book, quiz))
+    assert (run.submissions, run.grades, run.essays) == (0, 0, 0)
+    for sub_id in ids.values():
+        history = book.grade_history(sub_id)
+        assert [(g.version, g.grader) for g in history] == [(1, "server")] * len(quiz.item_ids)

@@ -151,3 +151,35 @@ def test_points_add_up_to_the_grade_file(cli, tmp_path, quiz_dir, quiz, exports,
     key = 2 if fmt == "canvas" else 0
     col = 5 if fmt == "canvas" else 3
     assert {r[key]: float(r[col]) for r in rows[1:]} == pytest.approx(sums)
+
+
+def test_a_regrade_leaves_lms_attempts_as_the_lms_variant_graded_them(
+    cli, tmp_path, quiz_dir, quiz, exports, embedder
+) -> None:
+    """The variant the LMS showed is not stored, only the response: ``grade --regrade``
+    would grade the response against the student's own variant, so it skips these
+    attempts, says so, and regrades only our own submissions."""
+    from grader.lms import FORMATS
+    from grader.records import LMS_SOURCES
+
+    assert set(FORMATS) == LMS_SOURCES  # every LMS import is recognised as one
+    db = str(tmp_path / "course.db")
+    assert cli("gradebook", "init", "--db", db)[0] == 0
+    done = _import(cli, tmp_path, quiz_dir, "moodle",
+                   moodle_responses(quiz, exports["moodle"], answer(quiz)), db)  # fmt: skip
+    with Gradebook(db).open() as book:
+        imported = {g.id for g in book.latest_grades(quiz.quiz_id)}
+        sid = quiz.students[0].student_id
+        own = book.submit(sid, quiz.quiz_id, "own-1", {quiz.item_ids[0]: "1"}, source="file")
+    code, out, err = cli("grade", "--db", db, "--regrade")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"regraded 1 submissions: {len(quiz.item_ids)} grades"), out
+    assert lines[1:] == [
+        f"skipped {len(done)} LMS-imported submissions: graded by the LMS's variant"
+    ]  # fmt: skip
+    with Gradebook(db).open() as book:
+        latest = book.latest_grades(quiz.quiz_id)
+        assert {g.id for g in latest if g.submission_id != own.id} == imported
+        assert {g.version for g in latest} == {1}
+        _check_grades(book, quiz, skip={sid})

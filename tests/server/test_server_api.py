@@ -233,3 +233,43 @@ def test_openapi_spec_is_json_with_every_endpoint(tmp_path) -> None:
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert any(p["name"] == "idempotency-key" for p in post["parameters"])
     assert key_fields(spec["components"]["schemas"]["PaperItem"]["properties"]) == []
+
+
+def test_an_lms_imported_submission_is_never_graded_on_our_variant(api, book, quiz) -> None:
+    """Graded at import on the variant the LMS showed; the student's own variant has
+    other numbers, so the server leaves any item without a grade as it is."""
+    sub = book.submit("s001", quiz.quiz_id, "canvas-1", {"clip-min-purpose": "A"},
+                      source="canvas")  # fmt: skip
+    out = api.get(f"{POST}/{sub.id}", headers=auth()).json()
+    assert out["status"] == "pending"
+    assert {i["status"] for i in out["items"]} == {"pending"}
+    assert book.grade_history(sub.id) == []
+
+
+def test_items_graded_meanwhile_by_another_process_keep_their_one_grade(db, book, quiz):
+    """``alignquiz grade`` writes between the server's look at a submission's grades
+    and its own write: the server adds no second version and shows the first."""
+    from grader.result import GradeResult
+    from grader.submissions import open_service
+
+    service = open_service(db, None, "off")
+    sub = book.submit_as(TOKENS["s001"], "race-1", {"clip-min-purpose": "A"})
+    paper = quiz.variants["s001"]
+    real = service.book.grade_history
+
+    def looked_then_graded_elsewhere(sub_id, item_id=None):
+        seen = real(sub_id, item_id)
+        service.book.grade_history = real
+        half = {v.item_id: GradeResult.of(0.5, points=v.points) for v in paper}
+        book.record_grades(sub_id, half, grader="exact", grader_version="cli")
+        return seen
+
+    service.book.grade_history = looked_then_graded_elsewhere
+    try:
+        out = service.submission(TOKENS["s001"], sub.id)
+    finally:
+        service.close()
+    history = book.grade_history(sub.id)
+    assert [(g.version, g.grader_version) for g in history] == [(1, "cli")] * len(paper)
+    assert out.status == "graded"
+    assert out.score == pytest.approx(0.5 * sum(v.points for v in paper))
