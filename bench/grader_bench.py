@@ -93,12 +93,15 @@ def semeval(data: Path, limit: int | None):
     for split, items in sorted(splits.items()):
         if limit:
             items = random.Random(0).sample(items, min(limit, len(items)))
+        t0 = time.perf_counter()
         results = grader.grade_many([(t, a if a.strip() else "-") for t, a, _ in items])
+        seconds = time.perf_counter() - t0
         pred = [r.verdict if r.verdict != "partially_correct" else "incorrect" for r in results]
         gold = [g for _, _, g in items]
         labels = ["correct", "contradictory", "incorrect"]
         out[split] = {
             "n": len(items),
+            "per_s": len(items) / seconds,
             "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro")),
             "contradictory_recall": float(
                 recall_score(gold, pred, labels=["contradictory"], average="macro",
@@ -115,6 +118,9 @@ def speed(threads: int):
 
     t0 = time.perf_counter()
     embedder = get_embedder(threads=threads)
+    import torch
+
+    threads = torch.get_num_threads()
     load = time.perf_counter() - t0
     spec = load_bank().get("beta-diagnosis-essay")
     task = EssayTask.from_item(spec)
@@ -148,18 +154,51 @@ def speed(threads: int):
             "p95_ms": 1000 * lat[int(0.95 * len(lat))], "threads": threads}  # fmt: skip
 
 
+def cli_thousand(threads: int | None) -> dict:
+    """1,000 seed essays graded by one ``alignquiz grade essays --json`` process, model
+    load included, as a teacher would run it."""
+    import json
+    import subprocess
+    import tempfile
+
+    rng = random.Random(1)
+    base = ["Beta is too low.", "The KL penalty keeps the policy close to the reference model.",
+            "Without enough penalty the policy exploits the reward model.",
+            "The outputs become repetitive and lose fluency.", "We should raise beta."]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "essays.jsonl"
+        with path.open("w") as fh:
+            for i in range(1000):
+                answer = " ".join(s[:-1] + f" (case {rng.randint(0, 10**6)})."
+                                  for s in rng.sample(base, rng.randint(3, 5)))  # fmt: skip
+                fh.write(json.dumps({"id": str(i), "answer": answer}) + "\n")
+        cmd = [sys.executable, "-m", "alignquiz", "grade", "essays", str(path),
+               "--item", "beta-diagnosis-essay", "--json"]  # fmt: skip
+        if threads:
+            cmd += ["--threads", str(threads)]
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO)
+        seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "lines": len(out.stdout.splitlines())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "benchmarks")
     parser.add_argument("--limit", type=int, help="Answers per data set (a quick run).")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["mohler", "semeval", "speed"])
+    parser.add_argument("--threads", type=int, help="Torch threads (default: torch's own).")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["mohler", "semeval", "speed", "cli"])  # fmt: skip
     args = parser.parse_args()
     if "speed" not in args.skip:
         s = speed(args.threads)
-        print(f"speed ({s['threads']} thread): load {s['load_s']:.1f} s, "
+        print(f"speed ({s['threads']} threads): load {s['load_s']:.1f} s, "
               f"{s['essays_per_s']:.0f} essays/s, one essay p50 {s['p50_ms']:.0f} ms, "
               f"p95 {s['p95_ms']:.0f} ms   [{ANCHORS['speed']}]")  # fmt: skip
+    if "cli" not in args.skip:
+        c = cli_thousand(args.threads)
+        print(f"alignquiz grade essays: {c['lines']} seed essays in {c['seconds']:.1f} s, "
+              "model load included   [goal <= 15 s]")  # fmt: skip
     if "mohler" not in args.skip:
         m = mohler(args.data, args.limit)
         print(f"mohler (n={m['n']}): r {m['pearson']:.3f}, rho {m['spearman']:.3f}, "
@@ -171,7 +210,8 @@ def main() -> None:
             if "unseen-questions" in split:
                 anchor = ANCHORS["unseen-questions"]
             print(f"semeval {split:32s} (n={r['n']}): macro-F1 {r['macro_f1']:.3f}, "
-                  f"contradictory recall {r['contradictory_recall']:.3f}   [{anchor}]")
+                  f"contradictory recall {r['contradictory_recall']:.3f}, "
+                  f"{r['per_s']:.0f} answers/s   [{anchor}]")  # fmt: skip
 
 
 if __name__ == "__main__":

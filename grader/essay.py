@@ -13,10 +13,19 @@ For one answer:
    was missing and what was wrong; a confidence and a review flag come with it.
 
 Generic mode (:meth:`EssayTask.generic`: a question and reference answers, no rubric)
-uses the similarity alone, with the question's own words removed first (students who
-repeat the question should not look like the reference because of it), and a polarity
-check against the closest reference (a negation or an opposite word makes the answer
-``contradictory``).
+has no rubric to say what is right, so it asks the pair classifier (:mod:`grader.pair`,
+trained on SemEval-2013's training splits) about the closest reference: one pass per
+essay. Its label is the verdict (``contradictory``, with a note and a review flag, when
+the answer says the opposite of the reference); its probability is the confidence, lowered
+when the score disagrees, so a human sees those. The score stays the similarity (the
+question's own words removed first: students who repeat the question should not look like
+the reference because of it): the classifier's probabilities are near 0 or 1, a verdict
+rather than a scale (blending half of P(correct) into the score lowered Mohler's r from
+0.536 to 0.510, so it was not kept).
+
+Rubric mode does not run the classifier: the item's declared stance positions, with
+negation and hedging, decide the direction, more precisely than a model trained on
+other subjects.
 """
 
 from __future__ import annotations
@@ -24,20 +33,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from grader.embedding import Embedder, get_embedder
+from grader.pair import LABELS
 from grader.result import GradeResult, Verdict
 from grader.rubric import (
     ConceptFinding,
     Guards,
     StanceFinding,
     check_guards,
-    closest_reference,
     find_concepts,
     find_stance,
-    polarity_conflict,
 )
 from grader.text import sentences, tokens
 from questions.models import EssayItem, Rubric
@@ -121,23 +130,67 @@ def without_question_words(text: str, question: str | None) -> str:
     return " ".join(kept) or text
 
 
-class EssayGrader:
-    """Grades essays with one embedder (the real model unless one is given)."""
+class PairModel(Protocol):
+    """What generic mode needs of the pair classifier (:class:`grader.pair.PairClassifier`)."""
 
-    def __init__(self, embedder: Embedder | None = None):
+    def predict(self, triples: Sequence[tuple[str | None, str, str]]) -> np.ndarray: ...
+
+
+class EssayGrader:
+    """Grades essays with one embedder and, for generic mode, one pair classifier (the
+    real models, loaded on first use, unless others are given)."""
+
+    def __init__(self, embedder: Embedder | None = None, pair: PairModel | None = None):
         self.embedder = embedder
+        self.pair = pair
 
     def _embedder(self) -> Embedder:
         return self.embedder if self.embedder is not None else get_embedder()
+
+    def _pair(self) -> PairModel:
+        if self.pair is None:
+            from grader.pair import get_pair_classifier
+
+            return get_pair_classifier()
+        return self.pair
 
     def grade(self, task: EssayTask, answer: str) -> GradeResult:
         return self.grade_many([(task, answer)])[0]
 
     def grade_many(self, pairs: Sequence[tuple[EssayTask, str]]) -> list[GradeResult]:
-        """Grade many (task, answer) pairs, encoding every sentence in one batch."""
+        """Grade many (task, answer) pairs, encoding every sentence in one batch and
+        classifying every generic-mode answer in one more."""
         embedder = self._embedder()
         prepared, vecs = self._prepare(pairs, embedder)
-        return [self._grade_one(*p, vecs, embedder) for p in prepared]
+        coverages = [self._coverage(p[4], p[5], vecs) for p in prepared]
+        todo = [
+            i for i, p in enumerate(prepared)
+            if p[0].generic_mode and p[2].injection is None and p[3]
+        ]  # fmt: skip
+        probs: list[np.ndarray | None] = [None] * len(prepared)
+        if todo:
+            triples = []
+            for i in todo:
+                task, _, _, usable = prepared[i][:4]
+                best = int(np.argmax(coverages[i]))
+                triples.append((task.prompt, task.references[best], " ".join(usable)))
+            for i, row in zip(todo, self._pair().predict(triples), strict=True):
+                probs[i] = row
+        return [
+            self._grade_one(*p, vecs, embedder, coverages[i], probs[i])
+            for i, p in enumerate(prepared)
+        ]
+
+    @staticmethod
+    def _coverage(units: list[str], ref_sents: list[list[str]], vecs) -> list[float]:
+        """For each reference: the mean over its sentences of the best cosine to a unit."""
+        if not units:
+            return [0.0] * len(ref_sents)
+        unit_vecs = np.stack([vecs[u] for u in units])  # (n_units, 384)
+        return [
+            float((np.stack([vecs[s] for s in rs]) @ unit_vecs.T).max(axis=1).mean())
+            for rs in ref_sents
+        ]
 
     def _prepare(self, pairs: Sequence[tuple[EssayTask, str]], embedder: Embedder):
         """Sentences, guards and the units to encode; then every unit encoded at once."""
@@ -174,6 +227,8 @@ class EssayGrader:
         ref_sents: list[list[str]],
         vecs: dict[str, np.ndarray],
         embedder: Embedder,
+        coverage: list[float],
+        probs: np.ndarray | None,
     ) -> GradeResult:
         rubric, points = task.rubric, task.points
         if guards.injection is not None:
@@ -204,10 +259,6 @@ class EssayGrader:
             )  # fmt: skip
 
         unit_vecs = np.stack([vecs[u] for u in units])  # (n_units, 384)
-        coverage = [
-            float((np.stack([vecs[s] for s in rs]) @ unit_vecs.T).max(axis=1).mean())
-            for rs in ref_sents
-        ]
         best_ref = int(np.argmax(coverage))
         full = GENERIC_SIM_FULL if task.generic_mode else SIM_FULL
         similarity = _ramp(coverage[best_ref], SIM_NONE, full)
@@ -231,15 +282,19 @@ class EssayGrader:
 
         total = sum(weights.values())
         score = sum(weights[k] * parts[k] for k in parts) / total if total else 0.0
-        opposite = task.generic_mode and polarity_conflict(
-            " ".join(usable), closest_reference(" ".join(usable), task.references)
-        )
+        label = None
+        if probs is not None:  # generic mode: the pair classifier on the closest reference
+            label = LABELS[int(np.argmax(probs))]
+            evidence["classifier"] = ", ".join(
+                f"{k} {p:.2f}" for k, p in zip(LABELS, probs, strict=True)
+            )
+        opposite = label == "contradictory"
         if stance.status == "wrong":
             score = min(score, WRONG_STANCE_CAP)
         verdict: Verdict
         if stance.status in ("wrong", "contradictory") or opposite:
             verdict = "contradictory"
-        elif score >= CORRECT_AT:
+        elif label == "correct" or (label is None and score >= CORRECT_AT):
             verdict = "correct"
         elif score >= PARTIAL_AT:
             verdict = "partially_correct"
@@ -250,6 +305,10 @@ class EssayGrader:
         if opposite:
             feedback.insert(0, OPPOSITE_NOTE)
         confidence, review = self._confidence(task, score, stance, similarity, concepts, guards)
+        if probs is not None:  # the classifier's confidence, less where the score disagrees
+            disagree = (label == "correct") != (score >= PARTIAL_AT)
+            confidence = round(float(np.max(probs)) - (0.25 if disagree else 0.0), 3)
+            review = confidence < 0.6 or bool(guards.copied or guards.stuffed)
         review = review or opposite
         return GradeResult.of(
             score, points=points, verdict=verdict, feedback=feedback, confidence=confidence,

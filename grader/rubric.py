@@ -265,7 +265,7 @@ _CLAUSES = re.compile(r"\s*[;:]\s*|,\s+(?=(?:and|but|so|which|while|because)\b)|
 
 
 # --------------------------------------------------------------------------- polarity
-_OPPOSITES = [
+OPPOSITES = [
     ("open", "closed"), ("open", "close"), ("on", "off"), ("increase", "decrease"),
     ("more", "less"), ("higher", "lower"), ("high", "low"), ("larger", "smaller"),
     ("bigger", "smaller"), ("positive", "negative"), ("same", "different"),
@@ -324,7 +324,7 @@ def closest_reference(answer: str, references: Sequence[str]) -> str:
 
 _NEGATORS = _text.NEGATORS
 _PUNCT = frozenset(",;:()?!.")
-_OPPOSITE_STEMS = [(stem(x), stem(y)) for x, y in _OPPOSITES]
+_OPPOSITE_STEMS = [(stem(x), stem(y)) for x, y in OPPOSITES]
 
 # --------------------------------------------------------------------------- guards
 _INJECTION = re.compile(

@@ -50,11 +50,19 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def essay_grader(embedder):
-    """The essay grader on the real model."""
+def pair_classifier():
+    """The real pair classifier (MiniLM + the shipped adapter), loaded once per session."""
+    from grader.pair import get_pair_classifier
+
+    return get_pair_classifier()
+
+
+@pytest.fixture(scope="session")
+def essay_grader(embedder, pair_classifier):
+    """The essay grader on the real models."""
     from grader.essay import EssayGrader
 
-    return EssayGrader(embedder)
+    return EssayGrader(embedder, pair_classifier)
 
 
 @pytest.fixture(scope="session")

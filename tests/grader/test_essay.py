@@ -212,6 +212,36 @@ def test_generic_mode_flags_an_answer_that_says_the_opposite(essay_grader) -> No
     assert "opposite" in opposite.feedback[0]
 
 
+def test_generic_mode_never_calls_a_paraphrase_wrong_without_asking_a_human(
+    essay_grader,
+) -> None:
+    """Double negatives ("stops ... drifting away" for "keeps ... close") are hard for the
+    small classifier: where it is unsure, the grade goes to review instead."""
+    task = EssayTask.generic("What does the KL penalty in RLHF do?",
+                             ["It keeps the policy close to the reference model."])  # fmt: skip
+    answers = [
+        "It stops the policy drifting away from the original model.",
+        "It prevents the policy from straying far from the reference model.",
+        "It keeps the policy near the original model.",
+    ]
+    for answer, r in zip(answers, essay_grader.grade_many([(task, a) for a in answers]),
+                         strict=True):  # fmt: skip
+        assert r.verdict in ("correct", "partially_correct") or r.review, (answer, r)
+
+
+def test_embeddings_equal_sentence_transformers_own(embedder) -> None:
+    """We run MiniLM's pipeline (transformer, mean pooling, unit norm) with transformers;
+    sentence-transformers' ``encode`` of the same folder is the oracle."""
+    from sentence_transformers import SentenceTransformer
+
+    oracle = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+    texts = ["Beta is too low.", "x", "Ünïcode — and a dash",
+             "The KL penalty keeps the policy close to the reference model. " * 40]  # fmt: skip
+    ours = embedder.encode(texts)
+    theirs = oracle.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert ours.shape == (4, 384) and np.allclose(ours, theirs, atol=1e-5)
+
+
 def test_the_model_is_checked_and_loaded_once(embedder, tmp_path) -> None:
     assert get_embedder() is embedder
     assert MODEL_SHA256 and verify_model(model_dir()) is None

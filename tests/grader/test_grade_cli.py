@@ -39,7 +39,7 @@ def test_grade_essays_json(tmp_path, essay_grader) -> None:
         {"id": "a4", "answer": "word " * 300},
         {"id": "g1", "question": "What does the KL penalty in RLHF do?",
          "references": ["It keeps the policy close to the reference model."],
-         "answer": "It stops the policy drifting away from the original model."},
+         "answer": "It keeps the policy near the original model."},
     ])  # fmt: skip
     rows = _run(["essays", str(path), "--item", "beta-diagnosis-essay", "--json"])
     assert [r["id"] for r in rows] == ["a1", "a2", "a3", "a4", "g1"]
@@ -49,7 +49,7 @@ def test_grade_essays_json(tmp_path, essay_grader) -> None:
     assert a2["verdict"] == "contradictory" and a2["score"] <= 0.25
     assert a3 == {"id": "a3", "error": "the answer is empty"}
     assert "limit is 250" in a4["error"]
-    assert g1["verdict"] in ("correct", "partially_correct") and 0 <= g1["confidence"] <= 1
+    assert g1["verdict"] == "correct" and 0.6 <= g1["confidence"] <= 1 and not g1["review"]
 
 
 def test_grade_essays_text_output_and_errors(tmp_path, essay_grader) -> None:
