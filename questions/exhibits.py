@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from questions.errors import BankError
-from questions.models import EvidenceLink, Exhibit, SampleGroup, Variant
+from questions.models import EvidenceLink, Exhibit, SampleGroup
+from questions.variants import Variant
 
 __all__ = ["PACKS", "data_uri", "figure_bytes", "figure_files", "load_exhibit", "pack_dir"]
 

@@ -27,20 +27,11 @@ from dataclasses import dataclass
 from questions.errors import AssessmentError, BankError, ExpressionError
 from questions.exhibits import load_exhibit
 from questions.expr import Expression
-from questions.models import (
-    Exhibit,
-    ItemSpec,
-    Misconception,
-    MultipleChoiceItem,
-    NumericAnswer,
-    NumericItem,
-    Quiz,
-    Student,
-    Variant,
-    VariantOption,
-)
+from questions.models import Exhibit, ItemSpec, Misconception, MultipleChoiceItem, NumericItem
 from questions.params import ParamSampler, derive_seed, digest
 from questions.render import CompiledText, compile_text
+from questions.tolerance import NumericAnswer
+from questions.variants import Quiz, Student, Variant, VariantOption
 
 __all__ = [
     "CompiledItem",

@@ -1,33 +1,37 @@
-"""Pydantic models at every boundary: bank items, variants, quizzes, evidence.
+"""Pydantic models at every boundary: bank items, parameters, evidence; the facade of all models.
 
 ``ItemSpec`` is what an instructor writes in YAML (``Essay | MultipleChoice | Numeric``,
 discriminated on ``kind``). ``Variant`` is one item generated for one student: the student
 view, the key, the LMS export and the grading all derive from it. Every model is frozen
 and forbids unknown fields, so a typo in a bank file is an error, never a silent default.
 
->>> NumericAnswer(value=2.4, rtol=0.01).accepts(2.41)
-True
->>> NumericAnswer(value=2.4, rtol=0.01).accepts(2.5)
-False
+Layout (imports point one way): ``questions.frozen`` (``Frozen``) <- ``questions.tolerance``
+(``NumericAnswer``) <- this module (parameters, evidence, items) <- ``questions.variants``
+(``Variant``, ``Quiz`` and the student view). Every name of ``__all__`` can still be
+imported from here: the tolerance ones directly, the variants ones on first use (through
+``__getattr__``, as ``questions.variants`` itself imports this module).
 """
 
 from __future__ import annotations
 
-import math
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-    model_serializer,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+
+from questions.frozen import Frozen
+from questions.tolerance import MAX_SIGFIGS, NumericAnswer, _Sigfigs
+
+if TYPE_CHECKING:
+    from questions.variants import (
+        Quiz,
+        Student,
+        StudentItem,
+        StudentOption,
+        StudentPaper,
+        StudentQuiz,
+        Variant,
+        VariantOption,
+    )
 
 __all__ = [
     "Bloom",
@@ -72,132 +76,6 @@ Bloom = Literal["remember", "understand", "apply", "analyze", "evaluate", "creat
 Verdict = Literal["reward_hacking", "healthy", "stuck"]
 Kind = Literal["essay", "multiple_choice", "numeric"]
 FigureName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*\.png$")]
-
-
-MAX_SIGFIGS = 10
-"""Keys are computed to 12 significant digits (``questions.generate``); a margin finer
-than the 10th digit would be within 1 % of that rounding, so no item may ask for more."""
-
-
-class Frozen(BaseModel):
-    """Base of every model: immutable, unknown fields rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Sigfigs(Frozen):
-    """A model with an optional ``sigfigs``: left out of the dump when unset, so items
-    and quizzes written before it existed keep their bytes, content hashes and ids."""
-
-    sigfigs: int | None = Field(None, ge=1, le=MAX_SIGFIGS, strict=True)
-    """Significant figures the response must agree with the key to (half a unit in the
-    last one); the key is then shown with that many significant figures."""
-
-    _replaces: ClassVar[tuple[str, ...]] = ()
-    """Fields that ``sigfigs`` replaces: left out of the dump when it is set."""
-
-    @model_serializer(mode="wrap")
-    def _omit_unset_sigfigs(self, handler: SerializerFunctionWrapHandler) -> dict:
-        data = handler(self)
-        sigfigs = data.pop("sigfigs", None)
-        if sigfigs is not None:
-            for name in self._replaces:
-                data.pop(name, None)
-            data["sigfigs"] = sigfigs  # last, after the fields it refines
-        return data
-
-
-# --------------------------------------------------------------------------- tolerance
-class NumericAnswer(_Sigfigs):
-    """The one tolerance model, used by our grader and by every LMS export.
-
-    A response ``x`` is accepted when ``|x - value| <= margin``, where ``margin`` is the
-    largest of three terms, each left out when not asked for:
-
-    * ``atol``, an absolute margin in the answer's units;
-    * ``rtol * |value|``, a fraction of the *key* (as Moodle and Canvas define it);
-    * with ``sigfigs = n``, half a unit in the n-th significant digit of the key,
-      ``0.5 * 10**(floor(log10|value|) - n + 1)``: the response agrees with the key to n
-      significant figures. A key of exactly 0 has no significant figures, so this term
-      is 0 there (give ``atol`` for an item whose key can be 0).
-
-    The significant-figure rule is a symmetric margin around the key, not "both round to
-    the same n digits", so every LMS can state it (a nominal tolerance per variant, see
-    ``questions.export.rules``): the key correctly rounded to n figures is always
-    accepted, a response with more correct digits too, and a response off by more than
-    half a unit in the n-th digit never is. The key's decade is that of its decimal text
-    (``repr``), so ``0.09996`` to 3 figures has the margin ``5e-05``, not ``5e-04``.
-
-    >>> key = NumericAnswer(value=0.012345, sigfigs=3)
-    >>> key.margin, key.display()
-    (5e-05, '0.0123')
-    >>> [key.accepts(x) for x in (0.0123, 0.01234, 0.012395, 0.0124, 0.012)]
-    [True, True, True, False, False]
-    """
-
-    value: float
-    rtol: float = Field(0.0, ge=0, le=1)
-    """Relative tolerance, a fraction of |value| (0.01 = 1 %)."""
-    atol: float = Field(0.0, ge=0)
-    """Absolute tolerance, in the answer's units."""
-    decimals: int = Field(3, ge=0, le=10)
-    """Decimals the key is shown with when ``sigfigs`` is not set (the displayed key must
-    itself be accepted)."""
-
-    @property
-    def sig_margin(self) -> float:
-        """The significant-figure term of the margin (0 without ``sigfigs`` or for a key
-        of 0): half a unit in the ``sigfigs``-th significant digit of the key."""
-        if self.sigfigs is None or self.value == 0 or not math.isfinite(self.value):
-            return 0.0
-        return float(Decimal(5).scaleb(_exponent(self.value) - self.sigfigs))
-
-    @property
-    def margin(self) -> float:
-        """The accepted distance from ``value`` (the one number every export states)."""
-        return max(self.atol, self.rtol * abs(self.value), self.sig_margin)
-
-    def at(self, value: float) -> NumericAnswer:
-        """The same tolerance around another value (a misconception's, say).
-
-        >>> NumericAnswer(value=0.5, sigfigs=2).at(12.3).margin
-        0.5
-        """
-        return self.model_copy(update={"value": float(value)})
-
-    def accepts(self, x: float) -> bool:
-        """Whether ``x`` is within the tolerance (NaN and infinity never are)."""
-        if not math.isfinite(x):
-            return False
-        margin = self.margin
-        slack = 1e-14 * max(abs(self.value), margin)  # float noise at the exact border
-        return abs(x - self.value) <= margin + slack
-
-    def display(self) -> str:
-        """The key as shown to instructors: ``value`` to ``sigfigs`` significant figures
-        (positional, half up, trailing zeros kept), else rounded to ``decimals``.
-
-        >>> [NumericAnswer(value=v, sigfigs=3).display() for v in (0.09996, -1234.5, 2.5)]
-        ['0.100', '-1230', '2.50']
-        """
-        if self.sigfigs is not None and self.value != 0 and math.isfinite(self.value):
-            return _significant(self.value, self.sigfigs)
-        text = f"{self.value:.{self.decimals}f}"
-        return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
-
-
-def _exponent(value: float) -> int:
-    """``floor(log10(|value|))`` of the value's decimal text, exactly (no log10 rounding)."""
-    return Decimal(repr(abs(value))).adjusted()
-
-
-def _significant(value: float, n: int) -> str:
-    """``value`` rounded half up to ``n`` significant figures, in positional notation."""
-    exact = Decimal(repr(value))
-    rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - n + 1), ROUND_HALF_UP)
-    if rounded.adjusted() > exact.adjusted():  # 0.09996 -> 0.1000: one digit too many
-        rounded = rounded.quantize(Decimal(1).scaleb(rounded.adjusted() - n + 1))
-    return f"{rounded:f}"
 
 
 # --------------------------------------------------------------------------- parameters
@@ -496,143 +374,15 @@ class NumericItem(ItemBase):
 ItemSpec = Annotated[EssayItem | MultipleChoiceItem | NumericItem, Field(discriminator="kind")]
 
 
-# --------------------------------------------------------------------------- variants
-class VariantOption(Frozen):
-    """An option as one student sees it (label in display order) with its key data."""
+# --------------------------------------------------------------------------- re-exports
+def __getattr__(name: str) -> object:
+    """The models of ``questions.variants``, imported on first use (they need ``ItemSpec``)."""
+    if name in __all__:
+        from questions import variants
 
-    label: str
-    text: str
-    correct: bool
-    feedback: str
-    source_index: int
-    """Index of the option in the item spec."""
+        return getattr(variants, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class Variant(Frozen):
-    """One item generated for one student: the single object everything derives from."""
-
-    student_id: StudentId
-    item_id: Slug
-    kind: Kind
-    title: str
-    points: float
-    seed: int
-    params: dict[str, float] = {}
-    """Drawn (rounded) and derived parameters; the key is computed from these."""
-    display: dict[str, str] = {}
-    """The parameters as the student sees them."""
-    prompt: str
-    """Rendered Markdown with $math$."""
-    options: tuple[VariantOption, ...] = ()
-    multiple: bool = False
-    partial_credit: Literal["all_or_nothing", "right_minus_wrong"] = "all_or_nothing"
-    answer: NumericAnswer | None = None
-    explanation: str = ""
-    exhibit: Exhibit | None = None
-    """Evidence shown with the prompt (a figure of the pack, or sample texts)."""
-
-    def choice_score(self, selected: set[str]) -> float:
-        """The fraction earned for a set of option labels (the one rule every export uses).
-
-        Single answer and ``all_or_nothing``: 1 for exactly the correct set, else 0.
-        ``right_minus_wrong``: each correct option chosen earns 1/C and each wrong one
-        costs 1/C (C = number of correct options), floored at 0, as Canvas and Moodle do.
-        """
-        correct = {o.label for o in self.options if o.correct}
-        if self.partial_credit == "all_or_nothing":
-            return 1.0 if selected == correct else 0.0
-        labels = {o.label for o in self.options}
-        right = len(selected & correct)
-        wrong = len((selected & labels) - correct)
-        return max(0.0, (right - wrong) / len(correct))
-
-    def student_item(self) -> StudentItem:
-        """The student-safe view: no key, no feedback, no correct flags."""
-        return StudentItem(
-            item_id=self.item_id,
-            kind=self.kind,
-            title=self.title,
-            points=self.points,
-            prompt=self.prompt,
-            options=tuple(StudentOption(label=o.label, text=o.text) for o in self.options),
-            multiple=self.multiple,
-            exhibit=self.exhibit,
-        )
-
-    def key(self) -> float | list[str] | None:
-        """The answer: a number, the correct option texts, or None for an essay."""
-        if self.kind == "numeric":
-            assert self.answer is not None
-            return self.answer.value
-        if self.kind == "multiple_choice":
-            return [o.text for o in self.options if o.correct]
-        return None
-
-
-class StudentOption(Frozen):
-    label: str
-    text: str
-
-
-class StudentItem(Frozen):
-    """What a student may see of an item."""
-
-    item_id: str
-    kind: Kind
-    title: str
-    points: float
-    prompt: str
-    options: tuple[StudentOption, ...] = ()
-    multiple: bool = False
-    exhibit: Exhibit | None = None
-    """The figure (a file of ``students/figures/``) or samples shown with the prompt."""
-
-
-class Student(Frozen):
-    student_id: StudentId
-    name: Text
-    email: str
-
-
-class StudentPaper(Frozen):
-    student_id: str
-    name: str
-    items: tuple[StudentItem, ...]
-
-
-class StudentQuiz(Frozen):
-    """``quiz.json``: the machine-readable student view of a whole quiz (no key)."""
-
-    format: Literal["alignquiz/student-quiz@1"] = "alignquiz/student-quiz@1"
-    quiz_id: str
-    title: str
-    papers: tuple[StudentPaper, ...]
-
-
-class Quiz(Frozen):
-    """A generated quiz with its key: ``private/quiz.json``."""
-
-    format: Literal["alignquiz/quiz@1"] = "alignquiz/quiz@1"
-    quiz_id: str
-    title: str
-    seed: int
-    item_ids: tuple[str, ...]
-    students: tuple[Student, ...]
-    variants: dict[str, tuple[Variant, ...]]
-    """Per student id, in ``item_ids`` order."""
-    items: dict[str, ItemSpec]
-    """The item specs the variants were generated from (needed to grade essays)."""
-
-    def student_view(self) -> StudentQuiz:
-        return StudentQuiz(
-            quiz_id=self.quiz_id,
-            title=self.title,
-            papers=tuple(
-                StudentPaper(
-                    student_id=s.student_id,
-                    name=s.name,
-                    items=tuple(v.student_item() for v in self.variants[s.student_id]),
-                )
-                for s in self.students
-            ),
-        )
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -33,9 +33,9 @@ from pydantic import TypeAdapter, ValidationError
 from questions.errors import QuizError
 from questions.exhibits import data_uri, figure_files
 from questions.generate import CompiledItem, paused_gc
-from questions.models import Quiz
 from questions.render import page_template
 from questions.tokens import course_secret, student_token
+from questions.variants import Quiz
 
 __all__ = ["STUDENT_VIEW", "FULL_QUIZ", "KEY", "key_table", "read_quiz", "write_quiz"]
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from questions.errors import RosterError
-from questions.models import Student
+from questions.variants import Student
 
 __all__ = ["REQUIRED_COLUMNS", "read_roster"]
 

@@ -21,7 +21,8 @@ from questions.bank import Bank, BankItem
 from questions.errors import AssessmentError
 from questions.expr import Expression
 from questions.generate import CompiledItem
-from questions.models import EssayItem, NumericItem, Variant
+from questions.models import EssayItem, NumericItem
+from questions.variants import Variant
 
 __all__ = ["Problem", "says_sigfigs", "selftest_bank", "selftest_item"]
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from questions.export import gift, moodle, qti12, qti21
 from questions.export.errors import ExportError, Unexpressible
-from questions.models import Quiz
+from questions.variants import Quiz
 
 __all__ = ["FORMATS", "ExportError", "Format", "Unexpressible", "export"]
 

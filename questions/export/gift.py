@@ -30,7 +30,8 @@ from questions.export.package import render
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
 from questions.export.rules import moodle_grade, option_fraction
 from questions.export.text import exhibit_html, to_html
-from questions.models import MultipleChoiceItem, NumericItem, Quiz
+from questions.models import MultipleChoiceItem, NumericItem
+from questions.variants import Quiz
 
 __all__ = ["MAX_VARIANTS", "escape", "export"]
 

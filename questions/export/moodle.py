@@ -39,8 +39,9 @@ from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, sh
 from questions.export.rules import formula_tolerances, moodle_grade, option_fraction
 from questions.export.text import exhibit_html, grader_notes, to_html, wildcard_html
 from questions.expr import Expression
-from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
+from questions.models import EssayItem, MultipleChoiceItem, NumericItem
 from questions.render import environment
+from questions.variants import Quiz
 
 __all__ = ["MAX_DATASET_ITEMS", "export"]
 

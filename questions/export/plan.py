@@ -30,16 +30,10 @@ from dataclasses import dataclass
 
 from questions.export.errors import ExportError
 from questions.generate import item_digest, misconception_values
-from questions.models import (
-    ItemSpec,
-    Misconception,
-    NumericAnswer,
-    NumericItem,
-    Quiz,
-    Variant,
-    VariantOption,
-)
+from questions.models import ItemSpec, Misconception, NumericItem
 from questions.params import digest
+from questions.tolerance import NumericAnswer
+from questions.variants import Quiz, Variant, VariantOption
 
 __all__ = ["Draw", "ItemPlan", "mistake_values", "num", "plan_quiz", "quiz_ident", "short"]
 

@@ -44,8 +44,9 @@ from questions.export.package import render, zip_bytes
 from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, short
 from questions.export.rules import percent
 from questions.export.text import exhibit_html, to_html, wildcard_html
-from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
+from questions.models import EssayItem, MultipleChoiceItem, NumericItem
 from questions.params import digest
+from questions.variants import Quiz
 
 __all__ = ["FIGURES", "MAX_VAR_SETS", "assessment_xml", "canvas_tolerance", "export"]
 

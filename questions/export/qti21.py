@@ -39,8 +39,9 @@ from questions.export.plan import Draw, ItemPlan, num, plan_quiz, quiz_ident, sh
 from questions.export.rules import equal_tolerance
 from questions.export.text import exhibit_html, grader_notes
 from questions.generate import CompiledItem
-from questions.models import EssayItem, MultipleChoiceItem, NumericItem, Quiz
+from questions.models import EssayItem, MultipleChoiceItem, NumericItem
 from questions.render import CompiledText, compile_text
+from questions.variants import Quiz
 
 __all__ = ["MAX_VARIANTS", "export", "item_files"]
 

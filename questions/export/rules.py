@@ -41,7 +41,7 @@ from decimal import Decimal
 
 from questions.export.errors import Unexpressible
 from questions.export.plan import num, short
-from questions.models import NumericAnswer
+from questions.tolerance import NumericAnswer
 
 __all__ = [
     "MOODLE_GRADES",
