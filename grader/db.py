@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from importlib.resources import files
 from typing import TYPE_CHECKING, TypeVar
@@ -304,14 +305,29 @@ def migrate(engine: Engine, revision: str = "head") -> str:
     from alembic import command
     from alembic.util import CommandError
 
-    try:
-        with write_tx(engine) as conn:
-            if conn.dialect.name == "postgresql":  # one migrator at a time per database
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
-            command.upgrade(alembic_config(conn), revision)
-    except CommandError as exc:  # e.g. a schema written by a newer alignquiz
-        reason = str(exc).splitlines()[0]
-        raise NotInitialisedError(f"cannot migrate the gradebook: {reason}") from None
-    current = schema_revision(engine)
+    # SQLite: a new file's first connections switch it to WAL, and a connection that must
+    # upgrade its lock for that is refused at once ("database is locked") rather than
+    # queued by the busy timeout; so migrators queue on the writer lock within a process
+    # and retry, until the busy timeout, across processes.
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            with writer_lock(engine):
+                try:
+                    with write_tx(engine) as conn:
+                        if conn.dialect.name == "postgresql":  # one migrator per database
+                            conn.exec_driver_sql(
+                                f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
+                            )
+                        command.upgrade(alembic_config(conn), revision)
+                except CommandError as exc:  # e.g. a schema written by a newer alignquiz
+                    reason = str(exc).splitlines()[0]
+                    raise NotInitialisedError(f"cannot migrate the gradebook: {reason}") from None
+                current = schema_revision(engine)
+            break
+        except DatabaseBusyError:
+            if engine.dialect.name != "sqlite" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     assert current is not None
     return current
