@@ -17,11 +17,14 @@ has no rubric to say what is right, so it asks the pair classifier (:mod:`grader
 trained on SemEval-2013's training splits) about the closest reference: one pass per
 essay. Its label is the verdict (``contradictory``, with a note and a review flag, when
 the answer says the opposite of the reference); its probability is the confidence, lowered
-when the score disagrees, so a human sees those. The score stays the similarity (the
-question's own words removed first: students who repeat the question should not look like
-the reference because of it): the classifier's probabilities are near 0 or 1, a verdict
-rather than a scale (blending half of P(correct) into the score lowered Mohler's r from
-0.536 to 0.510, so it was not kept).
+when the score disagrees, so a human sees those. The score is similarity to the closest
+reference, by :func:`generic_score`: a ramp over a weighted sum of the cosine with the
+question's own words removed (students who repeat the question should not look like the
+reference because of it), the cosine of the full texts, the F1 of their content words (the
+question's removed) and their length ratio, chosen and fitted on SemEval-2013's training
+splits by ``bench/choose_generic_score.py`` (never on a test split, never on Mohler). The
+classifier's probabilities are near 0 or 1, a verdict rather than a scale (blending half of
+P(correct) into the score lowered Mohler's r from 0.536 to 0.510, so it was not kept).
 
 Rubric mode does not run the classifier: the item's declared stance positions, with
 negation and hedging, decide the direction, more precisely than a model trained on
@@ -30,6 +33,7 @@ other subjects.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,28 +52,43 @@ from grader.rubric import (
     find_concepts,
     find_stance,
 )
-from grader.text import sentences, tokens
+from grader.text import content_stems, overlap, sentences, tokens
 from questions.models import EssayItem, Rubric
 
 __all__ = [
     "CORRECT_AT",
-    "GENERIC_SIM_FULL",
+    "GENERIC_HIGH",
+    "GENERIC_LOW",
+    "GENERIC_WEIGHTS",
     "PARTIAL_AT",
     "SIM_FULL",
     "SIM_NONE",
     "WRONG_STANCE_CAP",
     "EssayGrader",
     "EssayTask",
+    "generic_score",
     "grade_essay",
 ]
 
 SIM_NONE = 0.30
-"""Coverage of the best reference at or below which the similarity part earns nothing."""
+"""Coverage of the best reference at or below which the similarity part earns nothing
+(rubric mode)."""
 SIM_FULL = 0.75
-"""Coverage at or above which it earns everything; linear in between."""
-GENERIC_SIM_FULL = 0.55
-"""The same in generic mode (similarity alone), where it decides the verdict: chosen on
-SemEval-2013's training splits (never on a test split, never on Mohler)."""
+"""Coverage at or above which it earns everything; linear in between (rubric mode)."""
+GENERIC_WEIGHTS = {"cos": 0.915, "cos_full": 2.256, "f1": 1.340, "len": 0.458}
+"""Generic mode's score (:func:`generic_score`): the weights of its features, those of a
+logistic regression predicting ``correct``. Chosen on SemEval-2013's training splits by
+bench/choose_generic_score.py (of the candidates that meet the grader's requirements, the
+best out-of-fold correlation with ``correct``, folds grouped by question) and fitted on all
+of those splits; never on a test split, never on Mohler."""
+GENERIC_LOW = 1.086
+"""The weighted sum at or below which generic mode scores 0: the median over unrelated
+answers (SemEval-2013 training answers graded against another question). Chosen on
+SemEval-2013 training splits by bench/choose_generic_score.py."""
+GENERIC_HIGH = 2.676
+"""The weighted sum at or above which it scores 1 (linear in between): the median over
+the correct SemEval-2013 training answers. Chosen on SemEval-2013 training splits by
+bench/choose_generic_score.py."""
 WRONG_STANCE_CAP = 0.25
 """The most an answer taking the wrong stance can score, however good its reasons."""
 OPPOSITE_NOTE = (
@@ -106,6 +125,27 @@ class EssayTask:
 
 def _ramp(x: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (x - low) / (high - low))))
+
+
+def generic_score(cos: float, cos_full: float, f1: float, length: float) -> float:
+    """Generic mode's score, 0..1: the weighted sum ``w . x`` (:data:`GENERIC_WEIGHTS`)
+    ramped from :data:`GENERIC_LOW` (as close as an unrelated answer: 0) to
+    :data:`GENERIC_HIGH` (as close as a typical correct answer: 1). An answer identical
+    to the reference scores 1.
+
+    ``cos``: cosine of the answer and the reference, the question's words removed;
+    ``cos_full``: the cosine of the full texts; ``f1``: the F1 of their content-word stems,
+    the question's words removed; ``length``: log((1 + answer's content words) /
+    (1 + reference's)).
+
+    >>> generic_score(1.0, 1.0, 1.0, 0.0)
+    1.0
+    >>> generic_score(0.25, 0.3, 0.0, 0.0)
+    0.0
+    """
+    w = GENERIC_WEIGHTS
+    z = w["cos"] * cos + w["cos_full"] * cos_full + w["f1"] * f1 + w["len"] * length
+    return _ramp(z, GENERIC_LOW, GENERIC_HIGH)
 
 
 def _quote(sentence: str | None, limit: int = 90) -> str:
@@ -205,6 +245,8 @@ class EssayGrader:
                 refs = [without_question_words(r, task.prompt) for r in task.references]
                 ref_sents = [[r] for r in refs]
                 units = usable_text if usable else []
+                if usable:  # the full texts too, for generic_score's cos_full
+                    texts.extend([" ".join(usable), *task.references])
             else:
                 ref_sents = [sentences(r) for r in task.references]
                 units = usable
@@ -260,8 +302,12 @@ class EssayGrader:
 
         unit_vecs = np.stack([vecs[u] for u in units])  # (n_units, 384)
         best_ref = int(np.argmax(coverage))
-        full = GENERIC_SIM_FULL if task.generic_mode else SIM_FULL
-        similarity = _ramp(coverage[best_ref], SIM_NONE, full)
+        if task.generic_mode:
+            similarity = self._generic_similarity(
+                task, " ".join(usable), best_ref, coverage[best_ref], vecs
+            )
+        else:
+            similarity = _ramp(coverage[best_ref], SIM_NONE, SIM_FULL)
         parts: dict[str, float] = {"similarity": round(similarity, 4)}
         evidence: dict[str, str] = {}
         weights: dict[str, float] = {"similarity": rubric.similarity_weight}
@@ -314,6 +360,21 @@ class EssayGrader:
             score, points=points, verdict=verdict, feedback=feedback, confidence=confidence,
             review=review, parts=parts, evidence=evidence,
         )  # fmt: skip
+
+    @staticmethod
+    def _generic_similarity(
+        task: EssayTask, answer: str, best_ref: int, cos: float, vecs: dict[str, np.ndarray]
+    ) -> float:
+        """:func:`generic_score` of ``answer`` (its usable sentences) against the closest
+        reference (whose cosine, the question's words removed, is ``cos``)."""
+        ref = task.references[best_ref]
+        mine, theirs = content_stems(answer, task.prompt), content_stems(ref, task.prompt)
+        return generic_score(
+            cos,
+            float(vecs[ref] @ vecs[answer]),
+            overlap(mine, theirs),
+            math.log((1 + len(mine)) / (1 + len(theirs))),
+        )
 
     @staticmethod
     def _feedback(

@@ -26,8 +26,10 @@ from functools import lru_cache
 __all__ = [
     "FUNCTION_WORDS",
     "PhraseMatch",
+    "content_stems",
     "find_phrases",
     "hedged",
+    "overlap",
     "sentences",
     "stem",
     "tokens",
@@ -239,3 +241,29 @@ def hedged(sentence_tokens: Sequence[str], a: PhraseMatch, b: PhraseMatch) -> bo
     between = set(sentence_tokens[first.end : second.start])
     before = set(sentence_tokens[max(0, first.start - 3) : first.start])
     return bool(between & _HEDGES) or "either" in before
+
+
+def content_stems(text: str, drop: str | None = None) -> frozenset[str]:
+    """The stems of ``text``'s content words: no function words, no punctuation, and none
+    of ``drop``'s words (the question's: repeating it is not answering it); all of the
+    content words if dropping leaves none.
+
+    >>> sorted(content_stems("The salt stays behind in the pan.", "Where does the salt go?"))
+    ['behind', 'pan', 'stay']
+    """
+    words = frozenset(t for t in _tokens(text) if t[0].isalnum() and t not in FUNCTION_WORDS)
+    if not drop:
+        return words
+    kept = words - frozenset(_tokens(drop))
+    return kept or words
+
+
+def overlap(answer: frozenset[str], reference: frozenset[str]) -> float:
+    """F1 of two sets of stems: the harmonic mean of the share of the answer's words that
+    are the reference's and the share of the reference's words that the answer has.
+
+    >>> overlap(frozenset({"salt", "stay", "behind"}), frozenset({"salt", "stay"}))
+    0.8
+    """
+    common = len(answer & reference)
+    return 2 * common / (len(answer) + len(reference)) if common else 0.0

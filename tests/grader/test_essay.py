@@ -200,6 +200,27 @@ def test_generic_mode_ranks_a_paraphrase_above_an_unrelated_answer(essay_grader)
     assert off.verdict in ("incorrect", "contradictory")
 
 
+def test_generic_mode_gives_a_copy_of_a_reference_full_marks(essay_grader) -> None:
+    refs = ["The bulb lights up because the circuit is complete.",
+            "Closing the switch completes the circuit, so current flows and the bulb is lit."]
+    task = EssayTask.generic("What happens to the bulb when the switch is closed?", refs)
+    for result in essay_grader.grade_many([(task, r) for r in refs]):
+        assert result.score >= 0.99, result
+
+
+def test_generic_score_stays_in_0_to_1_and_grows_with_each_feature() -> None:
+    from grader.essay import generic_score
+
+    rng = np.random.default_rng(0)
+    for cos, full, f1, length in rng.uniform([-0.2, -0.2, 0, -3], [1, 1, 1, 3], (500, 4)):
+        s = generic_score(cos, full, f1, length)
+        assert 0.0 <= s <= 1.0
+        assert generic_score(cos + 0.05, full, f1, length) >= s
+        assert generic_score(cos, full + 0.05, f1, length) >= s
+        assert generic_score(cos, full, min(1.0, f1 + 0.05), length) >= s
+    assert generic_score(1.0, 1.0, 1.0, 0.0) == 1.0
+
+
 def test_generic_mode_flags_an_answer_that_says_the_opposite(essay_grader) -> None:
     task = EssayTask.generic("What happens to the bulb when the switch is closed?",
                              ["The bulb lights up because the circuit is complete."])  # fmt: skip
