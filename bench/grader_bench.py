@@ -7,8 +7,12 @@
   map fitted with cross-validation grouped by question (never on the question scored).
 - SemEval-2013 Task 7, 3-way, every test split: macro-F1 and the recall of
   ``contradictory``. Our verdicts map ``partially_correct`` to ``incorrect``.
-- Speed: model load, essays per second in a batch (the seed essay, every check), and the
-  latency of one essay graded alone (p50, p95).
+- Speed: model load, essays per second in a batch (the seed essay, every check), the
+  latency of one essay graded alone (p50, p95), and 1,000 essays through one
+  ``alignquiz grade essays`` process, model load included.
+
+Generic mode (Mohler, SemEval) uses the pair classifier for its verdicts
+(grader/models/pair, trained by bench/train_pair.py on SemEval's training splits only).
 
 Prints one table with the anchors of issue 4 beside our numbers.
 """
