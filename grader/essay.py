@@ -24,7 +24,10 @@ reference because of it), the cosine of the full texts, the F1 of their content 
 question's removed) and their length ratio, chosen and fitted on SemEval-2013's training
 splits by ``bench/choose_generic_score.py`` (never on a test split, never on Mohler). The
 classifier's probabilities are near 0 or 1, a verdict rather than a scale (blending half of
-P(correct) into the score lowered Mohler's r from 0.536 to 0.510, so it was not kept).
+P(correct) into the score lowered Mohler's r from 0.536 to 0.510, so it was not kept). Nor
+does a ``contradictory`` verdict cap the score as a wrong stance does in rubric mode: out of
+its domain the classifier calls many right answers contradictory (capping took Mohler's r
+from 0.576 to 0.535), so such answers keep their score and go to review instead.
 
 Rubric mode does not run the classifier: the item's declared stance positions, with
 negation and hedging, decide the direction, more precisely than a model trained on
