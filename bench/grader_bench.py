@@ -21,14 +21,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import random
-import re
 import statistics
 import sys
 import time
-import xml.etree.ElementTree as ET
-import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -76,23 +72,15 @@ def mohler(data: Path, limit: int | None):
 def semeval(data: Path, limit: int | None):
     from sklearn.metrics import f1_score, recall_score
 
+    from bench.semeval import read
     from grader.essay import EssayGrader, EssayTask
 
     out = {}
-    with zipfile.ZipFile(data / "semeval2013" / "semeval-3way.zip") as zf:
-        splits: dict[str, list[tuple[EssayTask, str, str]]] = defaultdict(list)
-        for name in zf.namelist():
-            m = re.match(r"test/3way/(\w+)/(test-[\w-]+)/.+\.xml$", name)
-            if not m:
-                continue
-            root = ET.parse(io.BytesIO(zf.read(name))).getroot()
-            question = root.findtext("questionText") or ""
-            refs = [r.text or "" for r in root.iter("referenceAnswer") if (r.text or "").strip()]
-            task = EssayTask.generic(question, refs)
-            for a in root.iter("studentAnswer"):
-                splits[f"{m.group(1)} {m.group(2)[5:]}"].append(
-                    (task, a.text or "", a.get("accuracy", ""))
-                )
+    splits: dict[str, list[tuple[EssayTask, str, str]]] = defaultdict(list)
+    for split, questions in read(data / "semeval2013" / "semeval-3way.zip", "test").items():
+        for q in questions:
+            task = EssayTask.generic(q.text, list(q.references))
+            splits[split] += [(task, a.text, a.label) for a in q.answers]
     grader = EssayGrader()
     for split, items in sorted(splits.items()):
         if limit:
