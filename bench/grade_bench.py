@@ -52,7 +52,7 @@ def main() -> None:
     from grader.store import Gradebook
     from questions.bank import load_bank
     from questions.generate import generate_quiz
-    from questions.models import Student
+    from questions.variants import Student
 
     students = [Student(student_id=f"b{i:05d}", name=f"Bench {i}", email=f"b{i}@example.edu")
                 for i in range(args.n)]  # fmt: skip

@@ -34,7 +34,7 @@ def main() -> None:
     from grader.store import Gradebook
     from questions.bank import load_bank
     from questions.generate import generate_quiz
-    from questions.models import Student
+    from questions.variants import Student
 
     bank = load_bank()
     specs = [bank.get(i) for i in sorted(bank.ids())[: args.items]]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader.errors import GraderError
 from grader.parse import ParseResult, parse_choice, parse_number, parse_text
-from questions.models import StudentItem
+from questions.variants import StudentItem
 
 __all__ = [
     "API",
@@ -48,7 +48,7 @@ def parse_answer(item, raw: str, max_words: int | None = None) -> ParseResult:
     """Parse ``raw`` as an answer to ``item`` (a ``Variant`` or a ``StudentItem``): the one
     format check of the server and the student CLI.
 
-    >>> from questions.models import StudentItem
+    >>> from questions.variants import StudentItem
     >>> item = StudentItem(item_id="x", kind="numeric", title="t", points=1, prompt="p")
     >>> parse_answer(item, "1,5").value, parse_answer(item, "one").ok
     (1.5, False)

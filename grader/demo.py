@@ -27,7 +27,7 @@ import click
 if TYPE_CHECKING:
     from grader.demo_students import SimulatedPaper
     from grader.store import Gradebook
-    from questions.models import Quiz
+    from questions.variants import Quiz
 
 __all__ = ["DemoRun", "demo", "run_demo", "submit_papers"]
 

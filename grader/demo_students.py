@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from questions.models import Quiz, Variant
+    from questions.variants import Quiz, Variant
 
 __all__ = ["ESSAYS", "MALFORMED", "STUFFED", "SimulatedPaper", "simulate"]
 

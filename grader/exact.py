@@ -13,7 +13,8 @@ gets that mistake's feedback and credit.
 Multiple answer follows the variant's ``partial_credit`` rule through
 ``Variant.choice_score``, the one rule the exports use too.
 
->>> from questions.models import NumericAnswer, Variant
+>>> from questions.models import NumericAnswer
+>>> from questions.variants import Variant
 >>> from grader.parse import parse_number
 >>> v = Variant(student_id="s1", item_id="demo", kind="numeric", title="t", points=2,
 ...             seed=0, prompt="p", answer=NumericAnswer(value=2.4, rtol=0.01))
@@ -37,9 +38,8 @@ from questions.models import (
     Misconception,
     NumericAnswer,
     NumericItem,
-    Variant,
-    VariantOption,
 )
+from questions.variants import Variant, VariantOption
 
 __all__ = ["grade", "grade_choice", "grade_numeric", "misconception_values"]
 

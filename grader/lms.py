@@ -42,7 +42,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from grader.errors import GraderError
-from questions.models import Quiz, Variant
+from questions.variants import Quiz, Variant
 
 __all__ = [
     "FORMATS",

@@ -32,7 +32,7 @@ from grader.lms import LmsAnswer, LmsAttempt, catalogue, fingerprint, read_respo
 if TYPE_CHECKING:
     from grader.result import GradeResult
     from grader.store import Gradebook
-    from questions.models import Quiz, Variant
+    from questions.variants import Quiz, Variant
 
 __all__ = ["ImportedAttempt", "grade_attempt", "import_responses", "option_labels"]
 

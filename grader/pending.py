@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from grader.records import SubmissionRecord
     from grader.result import GradeResult
     from grader.store import Gradebook
-    from questions.models import Quiz, Variant
+    from questions.variants import Quiz, Variant
 
 __all__ = [
     "CHUNK",

@@ -108,7 +108,7 @@ def _quiz_row(conn: Connection, quiz_id: str) -> Row:
 
 
 def load_quiz(conn: Connection, quiz_id: str):
-    from questions.models import Quiz as QuizModel
+    from questions.variants import Quiz as QuizModel
 
     row = _quiz_row(conn, quiz_id)
     variants: dict[str, list[str]] = {}
@@ -135,7 +135,7 @@ def load_quiz(conn: Connection, quiz_id: str):
 
 
 def variants(conn: Connection, quiz_id: str, student_id: str) -> list:
-    from questions.models import Variant as VariantModel
+    from questions.variants import Variant as VariantModel
 
     texts = conn.execute(
         select(V.c.variant)

@@ -81,7 +81,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
     from grader.result import GradeResult
-    from questions.models import Quiz, Variant
+    from questions.variants import Quiz, Variant
 
 __all__ = ["Gradebook", "quiz_digest"]
 

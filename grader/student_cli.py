@@ -56,7 +56,7 @@ def _client(server: str | None, token: str | None):
 
 def _offline_paper(quiz_file: str, student: str | None) -> dict[str, Any]:
     from questions.errors import QuizError
-    from questions.models import StudentQuiz
+    from questions.variants import StudentQuiz
 
     path = Path(quiz_file)
     path = path / "quiz.json" if path.is_dir() else path

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from grader.records import QuizPolicy, SubmissionRecord
     from grader.result import GradeResult
     from grader.store import Gradebook
-    from questions.models import Quiz, Variant
+    from questions.variants import Quiz, Variant
 
 __all__ = ["SubmissionService", "open_service", "released"]
 

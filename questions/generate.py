@@ -176,7 +176,8 @@ def misconception_values(
     A mistake whose value equals the key here (within tolerance) cannot be told apart
     from a correct answer and is left out, as is one whose expression fails here.
 
-    >>> from questions.models import NumericAnswer, Variant, Misconception
+    >>> from questions.models import NumericAnswer, Misconception
+    >>> from questions.variants import Variant
     >>> v = Variant(student_id="s1", item_id="demo", kind="numeric", title="t", points=1,
     ...             seed=0, prompt="p", params={"ratio": 1.5, "advantage": 2.0},
     ...             answer=NumericAnswer(value=2.4, rtol=0.01))

@@ -1,4 +1,4 @@
-"""Pydantic models at every boundary: bank items, parameters, evidence; the facade of all models.
+"""Pydantic models of what an instructor writes: bank items, parameters, evidence.
 
 ``ItemSpec`` is what an instructor writes in YAML (``Essay | MultipleChoice | Numeric``,
 discriminated on ``kind``). ``Variant`` is one item generated for one student: the student
@@ -6,32 +6,18 @@ view, the key, the LMS export and the grading all derive from it. Every model is
 and forbids unknown fields, so a typo in a bank file is an error, never a silent default.
 
 Layout (imports point one way): ``questions.frozen`` (``Frozen``) <- ``questions.tolerance``
-(``NumericAnswer``) <- this module (parameters, evidence, items) <- ``questions.variants``
-(``Variant``, ``Quiz`` and the student view). Every name of ``__all__`` can still be
-imported from here: the tolerance ones directly, the variants ones on first use (through
-``__getattr__``, as ``questions.variants`` itself imports this module).
+(``NumericAnswer``, re-exported here) <- this module (parameters, evidence, items) <-
+``questions.variants`` (``Variant``, ``Quiz`` and the student view).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from questions.frozen import Frozen
 from questions.tolerance import MAX_SIGFIGS, NumericAnswer, _Sigfigs
-
-if TYPE_CHECKING:
-    from questions.variants import (
-        Quiz,
-        Student,
-        StudentItem,
-        StudentOption,
-        StudentPaper,
-        StudentQuiz,
-        Variant,
-        VariantOption,
-    )
 
 __all__ = [
     "Bloom",
@@ -51,18 +37,10 @@ __all__ = [
     "Option",
     "ParamSpec",
     "DerivedParam",
-    "Quiz",
     "Rubric",
     "SampleGroup",
     "Stance",
-    "Student",
-    "StudentItem",
     "SweepRecord",
-    "StudentOption",
-    "StudentPaper",
-    "StudentQuiz",
-    "Variant",
-    "VariantOption",
     "Verdict",
 ]
 
@@ -372,17 +350,3 @@ class NumericItem(ItemBase):
 
 
 ItemSpec = Annotated[EssayItem | MultipleChoiceItem | NumericItem, Field(discriminator="kind")]
-
-
-# --------------------------------------------------------------------------- re-exports
-def __getattr__(name: str) -> object:
-    """The models of ``questions.variants``, imported on first use (they need ``ItemSpec``)."""
-    if name in __all__:
-        from questions import variants
-
-        return getattr(variants, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

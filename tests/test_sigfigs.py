@@ -22,8 +22,9 @@ from pydantic import ValidationError
 
 from grader.exact import grade_numeric
 from questions.bank import load_bank, scan_bank
-from questions.models import MAX_SIGFIGS, Misconception, NumericAnswer, NumericSpec, Variant
+from questions.models import MAX_SIGFIGS, Misconception, NumericAnswer, NumericSpec
 from questions.selftest import says_sigfigs, selftest_item
+from questions.variants import Variant
 
 
 def sig_margin(value: float, n: int) -> Fraction:

@@ -70,7 +70,8 @@ def bank_exports(bank_quiz):
 def many_seed_quizzes(builtin_bank):
     """The numeric items for 40 students under 3 seeds: 120 draws per item per seed set."""
     from questions.generate import CompiledItem, generate_quiz
-    from questions.models import NumericItem, Student
+    from questions.models import NumericItem
+    from questions.variants import Student
 
     specs = [b.spec for b in builtin_bank.items.values() if isinstance(b.spec, NumericItem)]
     compiled = {s.id: CompiledItem.build(s) for s in specs}

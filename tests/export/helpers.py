@@ -7,7 +7,8 @@ import itertools
 import re
 import zipfile
 
-from questions.models import EssayItem, Quiz
+from questions.models import EssayItem
+from questions.variants import Quiz
 
 
 def members(data: bytes) -> dict[str, bytes]:

@@ -20,7 +20,8 @@ import pytest
 from lxml import etree
 
 from questions.export import export
-from questions.models import NumericAnswer, Quiz, Variant
+from questions.models import NumericAnswer
+from questions.variants import Quiz, Variant
 from tests.export.conftest import CREATED
 from tests.export.lms_rules import (
     canvas_calculated_accepts,
@@ -248,7 +249,7 @@ def sigfigs_quizzes(tmp_path_factory):
     """The significant-figure bank for 40 students under 3 seeds."""
     from questions.bank import load_bank
     from questions.generate import generate_quiz
-    from questions.models import Student
+    from questions.variants import Student
 
     path = tmp_path_factory.mktemp("sigfigs") / "bank.yaml"
     path.write_text(SIGFIGS_BANK, encoding="utf-8")

@@ -22,7 +22,7 @@ def book(db_url: str):
 def small_quiz(builtin_bank):
     """Four students, three items of three kinds, generated from the built-in bank."""
     from questions.generate import generate_quiz
-    from questions.models import Student
+    from questions.variants import Student
 
     kinds = {}
     for item_id in builtin_bank.ids():

@@ -72,8 +72,8 @@ def test_grade_essays_text_output_and_errors(tmp_path, essay_grader) -> None:
 @pytest.fixture(scope="module")
 def small_quiz(tmp_path_factory, builtin_bank):
     from questions.generate import CompiledItem, generate_quiz
-    from questions.models import Student
     from questions.quizdir import write_quiz
+    from questions.variants import Student
 
     ids = ["clip-positive-advantage", "ratio-token-facts", "beta-diagnosis-essay"]
     specs = [builtin_bank.get(i) for i in ids]

@@ -21,7 +21,7 @@ GOOD_ESSAY = (
 def tiny_quiz(builtin_bank):
     """Four students, the three items of :data:`ITEMS`."""
     from questions.generate import generate_quiz
-    from questions.models import Student
+    from questions.variants import Student
 
     students = [Student(student_id=f"s{i:03d}", name=f"Student <{i}>",
                         email=f"s{i}@example.edu") for i in range(1, 5)]  # fmt: skip

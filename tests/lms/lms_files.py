@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from questions.export.plan import plan_quiz
-from questions.models import Quiz, Variant
+from questions.variants import Quiz, Variant
 
 QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
 SUBMITTED = "2026-11-20 14:{:02d}:11 UTC"
