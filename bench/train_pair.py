@@ -275,7 +275,17 @@ def save(encoder, head, cfg: TrainConfig, history, folder: Path, n_train: int, s
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
+    readme = folder / "README.md"  # ours (data, licence) survives peft's empty model card
+    ours = readme.read_text() if readme.is_file() else None
     encoder.save_pretrained(str(folder))  # adapter_config.json + adapter_model.safetensors
+    config_path = folder / "adapter_config.json"  # the model's name, not this machine's path
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2"
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if ours is None:
+        readme.unlink(missing_ok=True)
+    else:
+        readme.write_text(ours)
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
     save_file(state, str(folder / "head.safetensors"))
     files = ["adapter_config.json", "adapter_model.safetensors", "head.safetensors"]
