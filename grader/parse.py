@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from fractions import Fraction
 from typing import Protocol
 
@@ -209,7 +209,7 @@ def _to_number(match: re.Match[str], allow_percent: bool) -> ParsedNumber | Form
             value = float(Fraction(number) / Fraction(den))
             number = Decimal(repr(value))
         value = float(number)
-    except (InvalidOperation, OverflowError):
+    except (DecimalException, OverflowError):  # e.g. 1E1000010% overflows the context
         return FormatError("the number is out of range")
     if value != value or value in (float("inf"), float("-inf")):
         return FormatError("the number is too large to grade")

@@ -105,6 +105,8 @@ def test_percent_only_where_the_item_allows_it() -> None:
     assert parse_number("12 %", allow_percent=True).text == "0.12"
     assert parse_number("12.0%", allow_percent=True).sigfigs == 3
     assert isinstance(parse_number("12%"), FormatError)
+    huge = parse_number("1E1000010%", allow_percent=True)  # found by hypothesis: overflowed
+    assert isinstance(huge, FormatError) and "out of range" in huge.message
 
 
 def test_significant_figures_are_kept_as_typed() -> None:
