@@ -2,6 +2,7 @@
 
     python bench/train_pair.py --search          # configs on a validation split, one JSON line each
     python bench/train_pair.py --final [config]  # all training data, saved to grader/models/pair
+    python bench/train_pair.py --pick LOG... --final  # the best of --search's logs, then --final
 
 A LoRA adapter (peft) on the packaged all-MiniLM-L6-v2, used as a cross-encoder over
 (reference, answer), plus a linear head on the mean-pooled tokens, trained with cross
@@ -56,6 +57,15 @@ class TrainConfig:
     augment: bool = False
     """Add contradictions made by negating correct answers and references (each labelled
     ``contradictory``) and each reference as a correct answer to itself."""
+    peer: float = 0.0
+    """Chance, per answer and epoch, that its reference is replaced by another training
+    answer to the same question that was labelled correct: a second wording of the right
+    answer, so that the model learns to compare two texts rather than to recognise one
+    reference."""
+    smoothing: float = 0.0
+    """Label smoothing of the cross entropy."""
+    dropout: float = 0.1
+    """Dropout on the LoRA branch."""
     seed: int = 0
     """Seed for the initialisation and the order (the validation split always uses 0)."""
 
@@ -211,13 +221,17 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
     model.to(device)
     train_ref = closest_refs(model, tokenizer, train_rows, device)
     val_refs = {k: closest_refs(model, tokenizer, rows, device) for k, rows in val_sets.items()}
-    lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=0.1,
+    lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                       target_modules=TARGETS[cfg.targets], bias="none")  # fmt: skip
     encoder = get_peft_model(model, lora)
     head = torch.nn.Linear(model.config.hidden_size, len(LABELS)).to(device)
     counts = [sum(a.label == lab for _, _, a in train_rows) for lab in LABELS]
     weights = torch.tensor([(len(train_rows) / (3 * c)) ** cfg.class_power for c in counts])
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device))
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=cfg.smoothing)
+    peers: dict[str, list[str]] = {}  # question -> its correct training answers
+    for _, q, a in train_rows:
+        if a.label == "correct" and a.text:
+            peers.setdefault(q.qid, []).append(a.text)
     params = [p for p in encoder.parameters() if p.requires_grad] + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     steps = cfg.epochs * -(-len(train_rows) // cfg.batch)
@@ -252,6 +266,9 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
                 _, q, a = train_rows[k]
                 ref = (q.references[train_ref[k]] if cfg.refs == "closest"
                        else rng.choice(q.references))  # fmt: skip
+                if cfg.peer and rng.random() < cfg.peer:
+                    others = [t for t in peers.get(q.qid, ()) if t != a.text]
+                    ref = rng.choice(others) if others else ref
                 pairs.append(pair_inputs(q.text, ref, a.text, cfg.with_question))
                 labels.append(LABELS.index(a.label))
             enc = tokenize(tokenizer, pairs).to(device)
@@ -269,6 +286,44 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
         history.append(row)
         log(json.dumps({"config": asdict(cfg), **row}))
     return encoder, head, history
+
+
+def criterion(row) -> float:
+    """The search's rule, from one epoch's validation results: the goals are macro-F1 on
+    every split and the recall of contradictory, so mean F1 + 0.25 x mean recall."""
+    cells = [v for s in ("val_ua", "val_uq") for v in row[s].values()]
+    n = len(cells)
+    return sum(v["f1"] for v in cells) / n + 0.25 * sum(v["contra"] for v in cells) / n
+
+
+def pick(logs: list[Path]) -> TrainConfig:
+    """The best configuration in ``--search`` logs (their JSON lines), by the criterion
+    averaged over the seeds each configuration ran with; prints the table."""
+    runs: dict[str, list] = {}
+    for log in logs:
+        for line in log.read_text().splitlines():
+            if not line.startswith("{"):
+                continue
+            row = json.loads(line)
+            if "config" in row and row["epoch"] == row["config"]["epochs"]:
+                key = json.dumps({**row["config"], "seed": 0}, sort_keys=True)
+                runs.setdefault(key, []).append(row)
+    if not runs:
+        raise SystemExit(f"no finished run in {', '.join(map(str, logs))}")
+    table = []
+    for key, rows in runs.items():
+        f1 = {f"{s} {d}": round(sum(r[s][d]["f1"] for r in rows) / len(rows), 3)
+              for s in ("val_ua", "val_uq") for d in sorted(rows[0][s])}  # fmt: skip
+        table.append({
+            "criterion": round(sum(map(criterion, rows)) / len(rows), 4), "seeds": len(rows),
+            **f1,
+            "config": {k: v for k, v in json.loads(key).items() if v != getattr(TrainConfig(), k)},
+        })  # fmt: skip
+    table.sort(key=lambda t: -t["criterion"])
+    for t in table:
+        print(json.dumps(t))
+    best = json.loads(max(runs, key=lambda k: sum(map(criterion, runs[k])) / len(runs[k])))
+    return TrainConfig(**best)
 
 
 def save(encoder, head, cfg: TrainConfig, history, folder: Path, n_train: int, seconds: float):
@@ -314,6 +369,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--search", action="store_true", help="Try the grid on a validation split.")
     parser.add_argument("--grid", help='JSON list of overrides for --search, e.g. [{"r": 32}]')
+    parser.add_argument(
+        "--pick",
+        nargs="+",
+        type=Path,
+        help="Take the best configuration from --search logs (mean over seeds).",
+    )
     parser.add_argument("--final", action="store_true", help="Train on all training data, save.")
     parser.add_argument("--out", type=Path, default=PAIR_DIR)
     parser.add_argument("--limit", type=int, help="Training pairs at most (a smoke test).")
@@ -330,10 +391,12 @@ def main() -> None:
         verify_model(args.base)
     questions = read(args.data, "training")
     cfg = TrainConfig()
+    overrides = {}
     for item in args.set:
         name, value = item.split("=", 1)
         kind = type(getattr(cfg, name))
-        cfg = replace(cfg, **{name: value == "true" if kind is bool else kind(value)})
+        overrides[name] = value == "true" if kind is bool else kind(value)
+    cfg = replace(cfg, **overrides)
     train_rows, val_ua, val_uq = split(questions, 0)
     if args.limit:
         train_rows, val_ua, val_uq = train_rows[: args.limit], val_ua[:200], val_uq[:200]
@@ -349,15 +412,12 @@ def main() -> None:
         for c in grid:
             _, _, history = train(c, train_rows, {"val_ua": val_ua, "val_uq": val_uq},
                                   args.base, args.device)  # fmt: skip
-            last = history[-1]
-            # the goals: macro-F1 on every split, and recall of contradictory
-            f1 = sum(v["f1"] for s in ("val_ua", "val_uq") for v in last[s].values()) / 4
-            contra = sum(v["contra"] for s in ("val_ua", "val_uq") for v in last[s].values()) / 4
-            score = f1 + 0.25 * contra
-            results.append((score, c))
+            results.append((criterion(history[-1]), c))
         best = max(results, key=lambda t: t[0])
         print(json.dumps({"best": asdict(best[1]), "criterion": round(best[0], 4)}))
         cfg = best[1]
+    if args.pick:  # the best configuration, then --set (a seed, say) over it
+        cfg = replace(pick(args.pick), **overrides)
     if args.final:
         rows = train_rows + val_ua + val_uq
         start = time.perf_counter()

@@ -25,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +43,7 @@ __all__ = [
     "Embedder",
     "MeanPooledEncoder",
     "MiniLM",
+    "TokenStates",
     "mean_pool",
     "get_embedder",
     "model_dir",
@@ -60,11 +63,27 @@ PIPELINE = [
 ]
 
 
+@dataclass(frozen=True)
+class TokenStates:
+    """A text's token states from the model's last layer, unit norm, for its word pieces
+    only (no [CLS], [SEP] or punctuation): ``vectors[i]`` belongs to ``words[i]``, the
+    lower-cased word that the piece is part of. Token-level matching (as BERTScore does)
+    reads these; the sentence embedding is their mean."""
+
+    vectors: np.ndarray  # (n, 384), float32
+    words: tuple[str, ...]
+
+
+_WORD_SPAN = re.compile(r"[^\W_]+")
+
+
 class Embedder(Protocol):
-    """Anything that turns texts into unit-norm row vectors (the real model, or a fake
-    for pure-logic tests)."""
+    """Anything that turns texts into unit-norm row vectors and token states (the real
+    model, or a fake for pure-logic tests)."""
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def token_states(self, texts: Sequence[str]) -> list[TokenStates]: ...
 
 
 def model_dir() -> Path:
@@ -115,19 +134,47 @@ class MeanPooledEncoder:
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Unit-norm embeddings, one row per text, in the order given (batches of
         similar length, as sentence-transformers does, to pad less)."""
+        return self.encode_with_tokens(texts, batch_size, tokens=False)[0]
+
+    def encode_with_tokens(
+        self, texts: Sequence[str], batch_size: int = BATCH_SIZE, tokens: bool = True
+    ) -> tuple[np.ndarray, list[TokenStates]]:
+        """:meth:`encode`, and from the same pass each text's :class:`TokenStates`."""
         import torch
 
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.get_sentence_embedding_dimension()), np.float32)
+        states: list[TokenStates] = [None] * len(texts) if tokens else []  # type: ignore[list-item]
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = self.tokenizer([texts[i] for i in idx], truncation=True, padding=True,
-                                       max_length=self.max_length, return_tensors="pt")  # fmt: skip
+                                       max_length=self.max_length, return_tensors="pt",
+                                       return_offsets_mapping=tokens)  # fmt: skip
+                offsets = batch.pop("offset_mapping", None)
                 hidden = self.model(**batch).last_hidden_state  # (B, T, 384)
                 vec = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]))
                 out[idx] = vec.numpy()
-        return out
+                if tokens:
+                    unit = torch.nn.functional.normalize(hidden, dim=-1).numpy()
+                    for row, i in enumerate(idx):
+                        states[i] = _token_states(texts[i], unit[row], offsets[row].tolist())
+        return out, states
+
+
+def _token_states(text: str, unit: np.ndarray, offsets: list[list[int]]) -> TokenStates:
+    """The rows of ``unit`` (one per token) whose piece lies in a word of ``text``."""
+    spans = [(m.start(), m.end()) for m in _WORD_SPAN.finditer(text)]
+    keep, words, k = [], [], 0
+    for row, (start, end) in enumerate(offsets):
+        if end <= start:  # [CLS], [SEP], padding
+            continue
+        while k < len(spans) and spans[k][1] <= start:
+            k += 1
+        if k < len(spans) and spans[k][0] <= start:
+            keep.append(row)
+            words.append(text[spans[k][0] : spans[k][1]].lower())
+    return TokenStates(unit[keep].astype(np.float32, copy=False), tuple(words))
 
 
 class MiniLM:
@@ -139,6 +186,7 @@ class MiniLM:
         self.load_seconds = load_seconds
         self.cache_size = cache_size
         self._cache: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, TokenStates] = {}
         self._lock = threading.Lock()
 
     @property
@@ -162,6 +210,25 @@ class MiniLM:
                 if len(new) <= self.cache_size:
                     self._cache.update(new)
         return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
+
+    def token_states(self, texts: Sequence[str]) -> list[TokenStates]:
+        """Each text's :class:`TokenStates`; the pass that makes them also caches the
+        texts' embeddings, so a later :meth:`encode` of the same texts costs nothing."""
+        with self._lock:
+            known = {t: self._tokens[t] for t in texts if t in self._tokens}
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:
+            rows, states = self.model.encode_with_tokens(todo, batch_size=BATCH_SIZE)
+            new = dict(zip(todo, states, strict=True))
+            known.update(new)
+            with self._lock:
+                if len(self._tokens) + len(new) > self.cache_size:
+                    self._tokens.clear()
+                    self._cache.clear()
+                if len(new) <= self.cache_size:
+                    self._tokens.update(new)
+                    self._cache.update(zip(todo, rows, strict=True))
+        return [known[t] for t in texts]
 
 
 _EMBEDDER: MiniLM | None = None

@@ -73,12 +73,18 @@ class LazyEmbedder:
     def __init__(self, threads: int | None = None):
         self.threads = threads
 
-    def encode(self, texts):
+    def _model(self):
         from grader.embedding import get_embedder
 
         if not hasattr(self, "embedder_"):
             self.embedder_ = get_embedder(threads=self.threads)
-        return self.embedder_.encode(texts)
+        return self.embedder_
+
+    def encode(self, texts):
+        return self._model().encode(texts)
+
+    def token_states(self, texts):
+        return self._model().token_states(texts)
 
 
 @dataclass(frozen=True)

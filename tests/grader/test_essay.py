@@ -207,17 +207,48 @@ def test_generic_mode_gives_a_copy_of_a_reference_full_marks(essay_grader) -> No
         assert result.score >= 0.99, result
 
 
-def test_generic_score_stays_in_0_to_1_and_grows_with_each_feature() -> None:
-    from grader.essay import generic_score
+def test_generic_score_is_a_ramp_over_token_recall() -> None:
+    from grader.essay import GENERIC_HIGH, GENERIC_LOW, generic_score
 
-    rng = np.random.default_rng(0)
-    for cos, full, f1, length in rng.uniform([-0.2, -0.2, 0, -3], [1, 1, 1, 3], (500, 4)):
-        s = generic_score(cos, full, f1, length)
-        assert 0.0 <= s <= 1.0
-        assert generic_score(cos + 0.05, full, f1, length) >= s
-        assert generic_score(cos, full + 0.05, f1, length) >= s
-        assert generic_score(cos, full, min(1.0, f1 + 0.05), length) >= s
-    assert generic_score(1.0, 1.0, 1.0, 0.0) == 1.0
+    xs = np.linspace(-0.2, 1.0, 121)
+    scores = [generic_score(x) for x in xs]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert np.all(np.diff(scores) >= 0)
+    assert generic_score(GENERIC_LOW) == 0.0 and generic_score(GENERIC_HIGH) == 1.0
+    assert generic_score(1.0) == 1.0
+
+
+def test_token_states_are_the_word_pieces_of_the_sentence_embedding(embedder) -> None:
+    text = "Unbelievably, the KL-penalty's coefficient (beta) works!"
+    (states,) = embedder.token_states([text])
+    # every piece of every word, no [CLS]/[SEP], no punctuation; a word split into
+    # several pieces is named once per piece
+    assert set(states.words) == {"unbelievably", "the", "kl", "penalty", "s", "coefficient",
+                                 "beta", "works"}  # fmt: skip
+    assert states.words.count("unbelievably") >= 2
+    assert np.allclose(np.linalg.norm(states.vectors, axis=1), 1.0, atol=1e-5)
+    # the same pass gave the sentence embedding: a later encode is a cache hit, and
+    # equals a fresh encode
+    fresh = embedder.model.encode([text])
+    assert np.allclose(embedder.encode([text]), fresh, atol=1e-6)
+
+
+def test_token_recall_rewards_saying_what_the_reference_says(embedder) -> None:
+    from grader.essay import token_recall
+
+    q = "What does the KL penalty in RLHF do?"
+    ref = "It keeps the trained policy close to the reference model."
+    answers = [
+        ref,
+        "The penalty stops the policy from moving far away from the original model.",
+        "The KL penalty in RLHF does something to RLHF.",  # the question's own words
+        "The learning rate controls the size of each optimizer step.",
+    ]
+    r, *states = embedder.token_states([ref, *answers])
+    recall = [token_recall(r, s, q) for s in states]
+    assert recall[0] == pytest.approx(1.0, abs=1e-5)
+    assert recall[1] > recall[2] and recall[1] > recall[3], recall
+    assert token_recall(r, embedder.token_states(["!"])[0], q) == 0.0
 
 
 def test_generic_mode_flags_an_answer_that_says_the_opposite(essay_grader) -> None:
