@@ -272,7 +272,7 @@ class EssayGrader:
             prepared.append((task, sents, guards, usable, units, ref_sents))
             texts.extend(units)
             texts.extend(s for rs in ref_sents for s in rs)
-        vecs: dict[str, Any] = {}
+        vecs: dict[Any, Any] = {}  # text -> vector; (_TOKENS, text) -> TokenStates
         if whole:  # TokenStates by text, under a key apart from the sentence vectors
             unique = list(dict.fromkeys(whole))
             states = embedder.token_states(unique)

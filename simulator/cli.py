@@ -28,26 +28,30 @@ def sim() -> None:
     """The RLHF simulator: real PPO with a KL penalty on a tiny language model."""
 
 
+def _echo_trained(what: str, path: Path, report: Any, as_json: bool, summary: str) -> None:
+    """Where a trained (or cached) model is and how its training went: JSON or two lines."""
+    import dataclasses
+
+    if as_json:
+        click.echo(json.dumps({"path": str(path), **dataclasses.asdict(report)}))
+    else:
+        click.echo(f"{what}: {path}\n  {summary}")
+
+
 @sim.command()
 @click.option("--force", is_flag=True, help="Retrain even if a cached model exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def pretrain(force: bool, as_json: bool) -> None:
     """Train (or find in the cache) the reference model."""
-    import dataclasses
-
     from simulator.pretrain import PretrainConfig, load_reference, reference_path
 
     config = PretrainConfig()
     _, report = load_reference(config, force=force, progress=not as_json)
-    path = reference_path(config)
-    if as_json:
-        click.echo(json.dumps({"path": str(path), **dataclasses.asdict(report)}))
-    else:
-        click.echo(
-            f"reference model: {path}\n"
-            f"  {report.grammatical_frac:.1%} grammatical tokens after {report.steps} steps "
-            f"({report.seconds:.1f} s of training)"
-        )
+    _echo_trained(
+        "reference model", reference_path(config), report, as_json,
+        f"{report.grammatical_frac:.1%} grammatical tokens after {report.steps} steps "
+        f"({report.seconds:.1f} s of training)",
+    )  # fmt: skip
 
 
 @sim.command("reward-model")
@@ -55,22 +59,15 @@ def pretrain(force: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def reward_model(force: bool, as_json: bool) -> None:
     """Train (or find in the cache) the learned reward model (Bradley-Terry)."""
-    import dataclasses
-
     from simulator.reward_model import load_reward_model, reward_model_path
 
     config = _D.reward_model
     _, report = load_reward_model(config, force=force, progress=not as_json)
-    path = reward_model_path(config)
-    if as_json:
-        click.echo(json.dumps({"path": str(path), **dataclasses.asdict(report)}))
-    else:
-        click.echo(
-            f"reward model: {path}\n"
-            f"  held-out pairwise accuracy {report.eval_accuracy:.1%} on {report.eval_pairs} "
-            f"pairs (train {report.train_accuracy:.1%} on {report.train_pairs}; "
-            f"{report.seconds:.1f} s)"
-        )
+    _echo_trained(
+        "reward model", reward_model_path(config), report, as_json,
+        f"held-out pairwise accuracy {report.eval_accuracy:.1%} on {report.eval_pairs} pairs "
+        f"(train {report.train_accuracy:.1%} on {report.train_pairs}; {report.seconds:.1f} s)",
+    )  # fmt: skip
 
 
 @sim.command()
