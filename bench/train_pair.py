@@ -66,8 +66,19 @@ class TrainConfig:
     """Label smoothing of the cross entropy."""
     dropout: float = 0.1
     """Dropout on the LoRA branch."""
+    foreign: float = 0.0
+    """Chance, per answer and epoch, that its reference is replaced by a reference of
+    another question of the same data set and its label by ``incorrect``: the verdict
+    must come from the pair, not from recognising a question's right answers."""
+    swap: float = 0.0
+    """Chance, per correct or contradictory pair and epoch, that the two segments are
+    read in the other order (both relations are symmetric): a comparison, not a lookup."""
     seed: int = 0
-    """Seed for the initialisation and the order (the validation split always uses 0)."""
+    """Seed for the order, augmentation and dropout, and for the initialisation unless
+    ``init_seed`` is set (the validation split always uses 0)."""
+    init_seed: int = -1
+    """Seed for the LoRA and head initialisation alone (-1: ``seed``). Members of a soup
+    (bench/soup_pair.py) share it, so that their weights can be averaged."""
 
 
 TARGETS = {
@@ -180,20 +191,29 @@ def closest_refs(model, tokenizer, rows, device):
     return out
 
 
-def evaluate(encoder, head, tokenizer, rows, ref_idx, cfg, device):
+def probabilities(encoder, head, tokenizer, rows, ref_idx, with_question, device):
+    """The label probabilities of each row, paired with its reference ``ref_idx``:
+    a list of [p_correct, p_contradictory, p_incorrect]."""
     import torch
-    from sklearn.metrics import f1_score, recall_score
 
     encoder.eval()
-    preds = []
+    out = []
     with torch.inference_mode():
         for i in range(0, len(rows), 128):
             chunk = rows[i : i + 128]
-            pairs = [pair_inputs(q.text, q.references[ref_idx[i + j]], a.text, cfg.with_question)
+            pairs = [pair_inputs(q.text, q.references[ref_idx[i + j]], a.text, with_question)
                      for j, (_, q, a) in enumerate(chunk)]  # fmt: skip
             enc = tokenize(tokenizer, pairs).to(device)
             logits = head(mean_pool(encoder(**enc).last_hidden_state, enc["attention_mask"]))
-            preds.extend(logits.argmax(-1).tolist())
+            out.extend(torch.softmax(logits.float(), dim=-1).cpu().tolist())
+    return out
+
+
+def scores(rows, probs) -> dict[str, dict[str, float]]:
+    """Macro-F1 and the recall of ``contradictory`` per data set, from argmax verdicts."""
+    from sklearn.metrics import f1_score, recall_score
+
+    preds = [max(range(len(LABELS)), key=p.__getitem__) for p in probs]
     out = {}
     for dataset in sorted({d for d, _, _ in rows}):
         idx = [k for k, (d, _, _) in enumerate(rows) if d == dataset]
@@ -207,8 +227,10 @@ def evaluate(encoder, head, tokenizer, rows, ref_idx, cfg, device):
     return out
 
 
-def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=print):
-    """Train one adapter + head; evaluate on ``val_sets`` after every epoch."""
+def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=print,
+          probs_out: dict | None = None):  # fmt: skip
+    """Train one adapter + head; evaluate on ``val_sets`` after every epoch (and put the
+    last epoch's probabilities of each set in ``probs_out``, when given)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel, AutoTokenizer
@@ -221,13 +243,20 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
     model.to(device)
     train_ref = closest_refs(model, tokenizer, train_rows, device)
     val_refs = {k: closest_refs(model, tokenizer, rows, device) for k, rows in val_sets.items()}
+    if cfg.init_seed >= 0:
+        torch.manual_seed(cfg.init_seed)
     lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                       target_modules=TARGETS[cfg.targets], bias="none")  # fmt: skip
     encoder = get_peft_model(model, lora)
     head = torch.nn.Linear(model.config.hidden_size, len(LABELS)).to(device)
+    if cfg.init_seed >= 0:
+        torch.manual_seed(cfg.seed)
     counts = [sum(a.label == lab for _, _, a in train_rows) for lab in LABELS]
     weights = torch.tensor([(len(train_rows) / (3 * c)) ** cfg.class_power for c in counts])
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=cfg.smoothing)
+    foreign_refs: dict[str, list[tuple[str, str]]] = {}  # data set -> (question id, reference)
+    for dataset, q, _ in train_rows:
+        foreign_refs.setdefault(dataset, []).extend((q.qid, r) for r in q.references)
     peers: dict[str, list[str]] = {}  # question -> its correct training answers
     for _, q, a in train_rows:
         if a.label == "correct" and a.text:
@@ -263,14 +292,22 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
                                 "s": round(time.perf_counter() - start, 1)}))  # fmt: skip
             pairs, labels = [], []
             for k in idx:
-                _, q, a = train_rows[k]
+                dataset, q, a = train_rows[k]
                 ref = (q.references[train_ref[k]] if cfg.refs == "closest"
                        else rng.choice(q.references))  # fmt: skip
+                label = a.label
                 if cfg.peer and rng.random() < cfg.peer:
                     others = [t for t in peers.get(q.qid, ()) if t != a.text]
                     ref = rng.choice(others) if others else ref
-                pairs.append(pair_inputs(q.text, ref, a.text, cfg.with_question))
-                labels.append(LABELS.index(a.label))
+                if cfg.foreign and rng.random() < cfg.foreign:
+                    qid, other = rng.choice(foreign_refs[dataset])
+                    if qid != q.qid:
+                        ref, label = other, "incorrect"
+                pair = pair_inputs(q.text, ref, a.text, cfg.with_question)
+                if label != "incorrect" and cfg.swap and rng.random() < cfg.swap:
+                    pair = pair[::-1]
+                pairs.append(pair)
+                labels.append(LABELS.index(label))
             enc = tokenize(tokenizer, pairs).to(device)
             logits = head(mean_pool(encoder(**enc).last_hidden_state, enc["attention_mask"]))
             loss = loss_fn(logits, torch.tensor(labels, device=device))
@@ -282,7 +319,11 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
         row = {"epoch": epoch, "loss": round(total / len(order), 4),
                "s": round(time.perf_counter() - start, 1)}  # fmt: skip
         for name, rows in val_sets.items():
-            row[name] = evaluate(encoder, head, tokenizer, rows, val_refs[name], cfg, device)
+            probs = probabilities(encoder, head, tokenizer, rows, val_refs[name],
+                                  cfg.with_question, device)  # fmt: skip
+            row[name] = scores(rows, probs)
+            if probs_out is not None and epoch == cfg.epochs:
+                probs_out[name] = [[round(p, 5) for p in ps] for ps in probs]
         history.append(row)
         log(json.dumps({"config": asdict(cfg), **row}))
     return encoder, head, history
@@ -326,13 +367,18 @@ def pick(logs: list[Path]) -> TrainConfig:
     return TrainConfig(**best)
 
 
-def save(encoder, head, cfg: TrainConfig, history, folder: Path, n_train: int, seconds: float):
-    from safetensors.torch import save_file
+def save(encoder, head, cfg: TrainConfig, history, folder: Path, n_train: int, seconds: float,
+         extra: dict | None = None):  # fmt: skip
+    """The adapter (fp16: half the size, merged in fp32 at load) and head in ``folder``,
+    with meta.json (``extra`` added to it)."""
+    from safetensors.torch import load_file, save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     readme = folder / "README.md"  # ours (data, licence) survives peft's empty model card
     ours = readme.read_text() if readme.is_file() else None
     encoder.save_pretrained(str(folder))  # adapter_config.json + adapter_model.safetensors
+    weights = str(folder / "adapter_model.safetensors")
+    save_file({k: v.half().contiguous() for k, v in load_file(weights).items()}, weights)
     config_path = folder / "adapter_config.json"  # the model's name, not this machine's path
     config = json.loads(config_path.read_text())
     config["base_model_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2"
@@ -357,6 +403,7 @@ def save(encoder, head, cfg: TrainConfig, history, folder: Path, n_train: int, s
         "train_seconds": round(seconds, 1),
         "history": history,
         "sha256": {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in files},
+        **(extra or {}),
     }  # fmt: skip
     (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
@@ -377,6 +424,9 @@ def main() -> None:
     )
     parser.add_argument("--final", action="store_true", help="Train on all training data, save.")
     parser.add_argument("--out", type=Path, default=PAIR_DIR)
+    parser.add_argument("--keep", type=Path,
+                        help="With --search: save each run's adapter and validation "
+                             "probabilities in KEEP/run<i> (for bench/soup_pair.py).")  # fmt: skip
     parser.add_argument("--limit", type=int, help="Training pairs at most (a smoke test).")
     parser.add_argument("--set", nargs="*", default=[], help="Config overrides: name=value.")
     args = parser.parse_args()
@@ -409,9 +459,14 @@ def main() -> None:
             {"seed": 1}, {"seed": 2},
         )]  # fmt: skip
         results = []
-        for c in grid:
-            _, _, history = train(c, train_rows, {"val_ua": val_ua, "val_uq": val_uq},
-                                  args.base, args.device)  # fmt: skip
+        for i, c in enumerate(grid):
+            probs: dict = {}
+            start = time.perf_counter()
+            encoder, head, history = train(c, train_rows, {"val_ua": val_ua, "val_uq": val_uq},
+                                           args.base, args.device, probs_out=probs)  # fmt: skip
+            if args.keep:
+                save(encoder, head, c, history, args.keep / f"run{i}", len(train_rows),
+                     time.perf_counter() - start, {"val_probs": probs})  # fmt: skip
             results.append((criterion(history[-1]), c))
         best = max(results, key=lambda t: t[0])
         print(json.dumps({"best": asdict(best[1]), "criterion": round(best[0], 4)}))
