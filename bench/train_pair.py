@@ -66,13 +66,6 @@ class TrainConfig:
     """Label smoothing of the cross entropy."""
     dropout: float = 0.1
     """Dropout on the LoRA branch."""
-    foreign: float = 0.0
-    """Chance, per answer and epoch, that its reference is replaced by a reference of
-    another question of the same data set and its label by ``incorrect``: the verdict
-    must come from the pair, not from recognising a question's right answers."""
-    swap: float = 0.0
-    """Chance, per correct or contradictory pair and epoch, that the two segments are
-    read in the other order (both relations are symmetric): a comparison, not a lookup."""
     seed: int = 0
     """Seed for the order, augmentation and dropout, and for the initialisation unless
     ``init_seed`` is set (the validation split always uses 0)."""
@@ -254,9 +247,6 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
     counts = [sum(a.label == lab for _, _, a in train_rows) for lab in LABELS]
     weights = torch.tensor([(len(train_rows) / (3 * c)) ** cfg.class_power for c in counts])
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=cfg.smoothing)
-    foreign_refs: dict[str, list[tuple[str, str]]] = {}  # data set -> (question id, reference)
-    for dataset, q, _ in train_rows:
-        foreign_refs.setdefault(dataset, []).extend((q.qid, r) for r in q.references)
     peers: dict[str, list[str]] = {}  # question -> its correct training answers
     for _, q, a in train_rows:
         if a.label == "correct" and a.text:
@@ -292,22 +282,14 @@ def train(cfg: TrainConfig, train_rows, val_sets, base: Path, device: str, log=p
                                 "s": round(time.perf_counter() - start, 1)}))  # fmt: skip
             pairs, labels = [], []
             for k in idx:
-                dataset, q, a = train_rows[k]
+                _, q, a = train_rows[k]
                 ref = (q.references[train_ref[k]] if cfg.refs == "closest"
                        else rng.choice(q.references))  # fmt: skip
-                label = a.label
                 if cfg.peer and rng.random() < cfg.peer:
                     others = [t for t in peers.get(q.qid, ()) if t != a.text]
                     ref = rng.choice(others) if others else ref
-                if cfg.foreign and rng.random() < cfg.foreign:
-                    qid, other = rng.choice(foreign_refs[dataset])
-                    if qid != q.qid:
-                        ref, label = other, "incorrect"
-                pair = pair_inputs(q.text, ref, a.text, cfg.with_question)
-                if label != "incorrect" and cfg.swap and rng.random() < cfg.swap:
-                    pair = pair[::-1]
-                pairs.append(pair)
-                labels.append(LABELS.index(label))
+                pairs.append(pair_inputs(q.text, ref, a.text, cfg.with_question))
+                labels.append(LABELS.index(a.label))
             enc = tokenize(tokenizer, pairs).to(device)
             logits = head(mean_pool(encoder(**enc).last_hidden_state, enc["attention_mask"]))
             loss = loss_fn(logits, torch.tensor(labels, device=device))
