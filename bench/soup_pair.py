@@ -147,8 +147,8 @@ def main() -> None:
     parser.add_argument("--members", nargs="+", type=Path, help="Final members to average.")
     parser.add_argument("--rank", type=int, default=64)
     parser.add_argument("--out", type=Path, default=PAIR_DIR)
-    parser.add_argument("--validation", type=Path, help="A JSON file of --eval's results, "
-                        "stored in the soup's meta.json.")  # fmt: skip
+    parser.add_argument("--validation", type=Path, help="A JSON file: --eval writes its "
+                        "results there, --members stores it in the soup's meta.json.")  # fmt: skip
     parser.add_argument("--data", type=Path, default=ZIP)
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
@@ -167,6 +167,7 @@ def main() -> None:
         plain = AutoModel.from_pretrained(str(base), local_files_only=True).eval()
         refs = {k: closest_refs(plain, tokenizer, rows, "cpu") for k, rows in sets.items()}
         members = [load_member(m) for m in args.eval]
+        with_question = members[0][2]["with_question"]
         results = {}
 
         def report(name: str, probs: dict) -> None:
@@ -183,14 +184,15 @@ def main() -> None:
             ups = updates if rank == 0 else to_updates(low_rank(updates, rank))
             encoder, head = build(base, ups, head_state)
             report("soup" if rank == 0 else f"soup, rank {rank}",
-                   {k: probabilities(encoder, head, tokenizer, rows, refs[k], False, "cpu")
+                   {k: probabilities(encoder, head, tokenizer, rows, refs[k], with_question,
+                                          "cpu")
                     for k, rows in sets.items()})  # fmt: skip
         if args.validation:
             args.validation.write_text(json.dumps(results, indent=1) + "\n")
     if args.members:
         members = [load_member(m) for m in args.members]
         configs = {json.dumps({**m[2]["config"], "seed": 0}, sort_keys=True) for m in members}
-        if len(configs) != 1 or members[0][2]["config"]["init_seed"] < 0:
+        if len(configs) != 1 or members[0][2]["config"].get("init_seed", -1) < 0:
             raise SystemExit("soup members need one configuration and a shared init_seed")
         updates, head_state = average(members)
         validation = json.loads(args.validation.read_text()) if args.validation else None
