@@ -32,25 +32,19 @@ sys.path.insert(0, str(REPO))
 
 from bench.semeval import LABELS, read  # noqa: E402
 from bench.train_pair import ZIP, closest_refs, probabilities, scores, split  # noqa: E402
-from grader.pair import PAIR_DIR  # noqa: E402
+from grader.pair import PAIR_DIR, add_updates, lora_updates  # noqa: E402
 
-SUFFIX_A, SUFFIX_B = ".lora_A.weight", ".lora_B.weight"
+PREFIX, SUFFIX_A, SUFFIX_B = "base_model.model.", ".lora_A.weight", ".lora_B.weight"
+SCALE_1 = {"r": 1, "lora_alpha": 1}  # a LoRA config whose scale alpha / r is 1
 
 
 def load_member(folder: Path) -> tuple[dict, dict, dict]:
     """(updates, head, meta) of one adapter folder: ``updates`` maps each adapted module's
-    peft key prefix to its full update ``scale * B @ A`` (fp32)."""
+    path to its full update ``scale * B @ A`` (fp32)."""
     from safetensors.torch import load_file
 
     config = json.loads((folder / "adapter_config.json").read_text())
-    scale = config["lora_alpha"] / config["r"]
-    weights = load_file(str(folder / "adapter_model.safetensors"))
-    updates = {
-        key.removesuffix(SUFFIX_A): scale
-        * (weights[key.replace(SUFFIX_A, SUFFIX_B)].float() @ weights[key].float())  # fmt: skip
-        for key in weights
-        if key.endswith(SUFFIX_A)
-    }
+    updates = lora_updates(load_file(str(folder / "adapter_model.safetensors")), config)
     head = {k: v.float() for k, v in load_file(str(folder / "head.safetensors")).items()}
     meta = json.loads((folder / "meta.json").read_text())
     if meta["labels"] != list(LABELS):
@@ -67,22 +61,18 @@ def average(members: list[tuple[dict, dict, dict]]) -> tuple[dict, dict]:
 
 
 def low_rank(updates: dict, rank: int) -> dict:
-    """peft LoRA weights (A, B) whose product is each update cut to ``rank``."""
+    """peft LoRA weights (A, B) at scale 1 whose product is each update cut to ``rank``
+    (its best rank-``rank`` fit); :func:`grader.pair.lora_updates` with r = alpha turns
+    them back into updates."""
     import torch
 
     out = {}
-    for prefix, delta in updates.items():
+    for path, delta in updates.items():
         u, s, vh = torch.linalg.svd(delta, full_matrices=False)
         root = s[:rank].sqrt()
-        out[prefix + SUFFIX_B] = (u[:, :rank] * root).contiguous()
-        out[prefix + SUFFIX_A] = (root[:, None] * vh[:rank]).contiguous()
+        out[PREFIX + path + SUFFIX_B] = (u[:, :rank] * root).contiguous()
+        out[PREFIX + path + SUFFIX_A] = (root[:, None] * vh[:rank]).contiguous()
     return out
-
-
-def to_updates(lora: dict) -> dict:
-    """Back from (A, B) at scale 1 to full updates."""
-    return {k.removesuffix(SUFFIX_A): lora[k.replace(SUFFIX_A, SUFFIX_B)] @ lora[k]
-            for k in lora if k.endswith(SUFFIX_A)}  # fmt: skip
 
 
 def build(base: Path, updates: dict, head_state: dict):
@@ -91,10 +81,7 @@ def build(base: Path, updates: dict, head_state: dict):
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(str(base), local_files_only=True, dtype=torch.float32)
-    modules = dict(model.named_modules())
-    with torch.no_grad():
-        for prefix, delta in updates.items():
-            modules[prefix.removeprefix("base_model.model.")].weight += delta
+    add_updates(model, updates)
     head = torch.nn.Linear(head_state["weight"].shape[1], head_state["weight"].shape[0])
     head.load_state_dict(head_state)
     return model.eval(), head.eval()
@@ -181,7 +168,7 @@ def main() -> None:
                 for k in sets})  # fmt: skip
         updates, head_state = average(members)
         for rank in [0, *args.ranks]:
-            ups = updates if rank == 0 else to_updates(low_rank(updates, rank))
+            ups = updates if rank == 0 else lora_updates(low_rank(updates, rank), SCALE_1)
             encoder, head = build(base, ups, head_state)
             report("soup" if rank == 0 else f"soup, rank {rank}",
                    {k: probabilities(encoder, head, tokenizer, rows, refs[k], with_question,

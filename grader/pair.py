@@ -36,8 +36,10 @@ __all__ = [
     "LABELS",
     "PAIR_DIR",
     "PairClassifier",
+    "add_updates",
     "get_pair_classifier",
     "load_pair_classifier",
+    "lora_updates",
     "mean_pool",
     "pair_inputs",
 ]
@@ -58,28 +60,36 @@ def pair_inputs(question: str | None, reference: str, answer: str, with_question
     return first, answer or "-"
 
 
-def merge_lora(model: Any, adapter: dict[str, Any], config: dict[str, Any]) -> int:
-    """Add ``scale * B @ A`` to each adapted weight of ``model`` (peft's key names);
-    return how many weights were changed."""
+def lora_updates(adapter: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Each adapted weight's full update ``scale * B @ A`` (fp32), by module path (peft's
+    key names without ``base_model.model.``), with peft's scale ``alpha / r``."""
+    scale = config["lora_alpha"] / (config["r"] ** 0.5 if config.get("use_rslora") else config["r"])
+    return {
+        key.split(".lora_A.")[0].removeprefix("base_model.model."): scale
+        * (adapter[key.replace(".lora_A.", ".lora_B.")].float() @ a.float())
+        for key, a in adapter.items()
+        if ".lora_A." in key
+    }
+
+
+def add_updates(model: Any, updates: dict[str, Any]) -> int:
+    """Add each update to the weight of the module it names; return how many."""
     import torch
 
-    scale = config["lora_alpha"] / (
-        config["r"] ** 0.5 if config.get("use_rslora") else config["r"]
-    )
     modules = dict(model.named_modules())
-    merged = 0
-    for key, a in adapter.items():
-        if ".lora_A." not in key:
-            continue
-        path = key.split(".lora_A.")[0].removeprefix("base_model.model.")
-        b = adapter[key.replace(".lora_A.", ".lora_B.")]
+    for path, delta in updates.items():
         target = modules.get(path)
         if target is None:
             raise ModelError(f"the pair adapter names {path}, which MiniLM does not have")
         with torch.no_grad():
-            target.weight += scale * (b.float() @ a.float())
-        merged += 1
-    return merged
+            target.weight += delta
+    return len(updates)
+
+
+def merge_lora(model: Any, adapter: dict[str, Any], config: dict[str, Any]) -> int:
+    """Add ``scale * B @ A`` to each adapted weight of ``model`` (peft's key names);
+    return how many weights were changed."""
+    return add_updates(model, lora_updates(adapter, config))
 
 
 class PairClassifier:

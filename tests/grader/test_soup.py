@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.soup_pair import average, load_member, low_rank, save, to_updates
-from grader.pair import LABELS, PAIR_DIR, load_pair_classifier
+from bench.soup_pair import SCALE_1, average, load_member, low_rank, save
+from grader.pair import LABELS, PAIR_DIR, load_pair_classifier, lora_updates
 
 TRIPLES = [
     ("What happens to the bulb when the switch is closed?",
@@ -23,9 +23,11 @@ def test_average_and_low_rank_are_exact_where_they_should_be() -> None:
     rank = member[2]["config"]["r"]
     for key, delta in member[0].items():
         assert torch.allclose(updates[key], delta)
-        cut = to_updates(low_rank({key: delta}, rank))[key]  # the update's own rank: exact
+        cut = lora_updates(low_rank({key: delta}, rank), SCALE_1)[
+            key
+        ]  # the update's own rank: exact
         assert torch.allclose(cut, delta, atol=1e-5 * float(delta.abs().max()))
-        half = to_updates(low_rank({key: delta}, rank // 2))[key]  # the best rank-16 fit
+        half = lora_updates(low_rank({key: delta}, rank // 2), SCALE_1)[key]
         s = torch.linalg.svdvals(delta)
         assert (
             abs(float(torch.linalg.matrix_norm(delta - half)) - float(s[rank // 2 :].norm())) < 1e-3
