@@ -5,8 +5,10 @@
   beta were too high"), questions, both-ways hedging ("too high or too low") and
   self-contradiction (two positions asserted, or one asserted and denied) caught;
 - **concepts** (:func:`find_concepts`): each concept found by phrase or by meaning
-  (cosine of a sentence to the concept's examples), scored 0..1; a short sentence counts
-  by meaning for one concept at most, and only one it matches clearly best;
+  (cosine of a sentence to the concept's examples), scored 0..1; by meaning a sentence
+  counts only for the concepts it is closest to: a short one for one concept at most,
+  which it matches clearly best, a longer one for those it matches nearly as well as its
+  closest;
 - **guards** (:func:`check_guards`): sentences that copy the question or stuff keywords
   without a sentence (comma lists, a long run of keywords with no full stop, or three or
   more verbless fragments) count for nothing; an answer that addresses the grader ("ignore the
@@ -66,7 +68,8 @@ MEANING_FULL = 0.65
 SHORT_SENTENCE = 20
 """Words up to which a sentence is short: it counts by meaning for one concept at most."""
 CONCEPT_MARGIN = 0.10
-"""How much closer a short sentence must be to a concept than to any other concept."""
+"""How much closer a short sentence must be to a concept than to any other concept; a
+longer sentence counts for a concept at most this much further than its closest one."""
 
 StanceStatus = Literal["expected", "wrong", "hedged", "contradictory", "none"]
 
@@ -205,11 +208,16 @@ def find_concepts(
     cosine between a sentence (rows of ``sent_vecs``, unit norm) and one of the concept's
     examples or its description.
 
-    A short sentence (at most :data:`SHORT_SENTENCE` words) counts by meaning only for a
-    concept it matches clearly better than every other concept (by
-    :data:`CONCEPT_MARGIN`; concepts the sentence says by phrase are no rivals): one
-    short sentence on the topic ("Beta goes up because the KL is larger than the
-    target.") resembles several concepts' examples and must not earn them all."""
+    By meaning, a sentence counts only for the concepts it is closest to, because a
+    sentence on one concept resembles its neighbours' examples too ("The policy exploits
+    the reward model." is close to "The policy collapses onto patterns the reward model
+    likes.") and must not earn them all. A short sentence (at most
+    :data:`SHORT_SENTENCE` words) counts for a concept only if it matches it better than
+    every other concept by :data:`CONCEPT_MARGIN` ("Beta goes up because the KL is larger
+    than the target." resembles several); a longer one, which may well say two things,
+    for each concept it matches within :data:`CONCEPT_MARGIN` of its closest other
+    concept. The rivals include the concepts a sentence says by phrase: a phrase earns
+    its own concept, not its neighbours'."""
     sims = np.zeros((len(sents), len(concepts)))  # (n_sents, n_concepts): best example
     for k, concept in enumerate(concepts):
         examples = embedder.encode([*concept.examples, concept.description])  # cached
@@ -218,12 +226,10 @@ def find_concepts(
     eligible = sims.copy()
     if len(concepts) > 1:
         for i, sentence in enumerate(sents):
-            if sum(t[0].isalpha() for t in tokens(sentence)) > SHORT_SENTENCE:
-                continue
-            said = [k for k, c in enumerate(concepts) if _asserts(sentence, c.phrases)]
+            short = sum(t[0].isalpha() for t in tokens(sentence)) <= SHORT_SENTENCE
             for k in range(len(concepts)):
-                rivals = [j for j in range(len(concepts)) if j != k and j not in said]
-                if rivals and sims[i, k] - sims[i, rivals].max() < CONCEPT_MARGIN:
+                closest_rival = np.delete(sims[i], k).max()
+                if sims[i, k] - closest_rival < (CONCEPT_MARGIN if short else -CONCEPT_MARGIN):
                     eligible[i, k] = 0.0
     findings = []
     for k, concept in enumerate(concepts):

@@ -158,7 +158,7 @@ def test_concepts_are_found_by_meaning_with_their_sentence(embedder, builtin_ban
         "reward-exploitation":
             "The score from the reward model goes up but the answers actually get worse.",
         "degeneration":
-            "The generated text turns into the same words over and over and no longer reads "
+            "The generated text keeps echoing a handful of words and no longer reads "
             "naturally.",
     }  # fmt: skip
     unrelated = [
@@ -178,6 +178,44 @@ def test_concepts_are_found_by_meaning_with_their_sentence(embedder, builtin_ban
     for k in range(len(paraphrases), len(sents)):
         found = find_concepts([sents[k]], vecs[k : k + 1], concepts, embedder)
         assert all(f.score == 0.0 for f in found), sents[k]
+
+
+def test_a_sentence_on_one_concept_does_not_earn_its_neighbours(embedder, builtin_bank) -> None:
+    # Concepts of one item share their topic: "The policy exploits the reward model." is
+    # close to the degeneration example "The policy collapses onto a few repetitive
+    # patterns." and once earned that concept in full.
+    concepts = builtin_bank.get(SEED).rubric.concepts
+    for sentence, said in [
+        ("The policy exploits the reward model.", "reward-exploitation"),
+        ("The policy games the reward model because nothing holds it back.",
+         "reward-exploitation"),
+        ("The KL term keeps the model near the reference.", "stays-near-reference"),
+        ("The responses get stuck in loops and stop sounding like natural language.",
+         "degeneration"),
+    ]:  # fmt: skip
+        found = find_concepts([sentence], embedder.encode([sentence]), concepts, embedder)
+        assert {f.name for f in found if f.score > 0} == {said}, (sentence, found)
+    # every example of every essay item in the bank, alone, earns no other concept by meaning
+    leaks = []
+    for item in builtin_bank.select(None):
+        if item.kind != "essay":
+            continue
+        for concept in item.rubric.concepts:
+            for example in concept.examples:
+                found = find_concepts([example], embedder.encode([example]),
+                                      item.rubric.concepts, embedder)  # fmt: skip
+                leaks += [(item.id, concept.name, f.name, example) for f in found
+                          if f.name != concept.name and f.how == "meaning" and f.score > 0]
+    assert not leaks
+
+
+def test_a_sentence_that_says_two_concepts_earns_both(essay_grader, seed) -> None:
+    result = essay_grader.grade(
+        seed, "Beta is too low. It exploits the reward model and its text stops making sense."
+    )
+    assert result.parts["reward-exploitation"] == 1.0 and result.parts["degeneration"] == 1.0
+    assert result.parts["stays-near-reference"] == 0.0
+    assert any(line.startswith("Missing: The KL penalty keeps") for line in result.feedback)
 
 
 def test_generic_mode_ranks_a_paraphrase_above_an_unrelated_answer(essay_grader) -> None:
