@@ -96,7 +96,10 @@ def find_stance(sents: Sequence[str], stance: Stance) -> StanceFinding:
     owner = {p: pos.name for pos in stance.positions for p in pos.phrases}
     for sentence in sents:
         toks = tokens(sentence)
-        live = [m for m in find_phrases(toks, owner) if not m.hypothetical]
+        live = [
+            m for m in find_phrases(toks, owner)
+            if not m.hypothetical and not _said_of_another(toks, m, stance)
+        ]  # fmt: skip
         said = [m for m in live if not m.negated]
         names = {owner[m.phrase] for m in said}
         if (len(names) > 1 and any(
@@ -119,6 +122,17 @@ def find_stance(sents: Sequence[str], stance: Stance) -> StanceFinding:
     if hedge is not None:
         return StanceFinding("hedged", None, hedge)
     return StanceFinding("none")
+
+
+def _said_of_another(toks: Sequence[str], m: _text.PhraseMatch, stance: Stance) -> bool:
+    """Whether the position phrase at ``m`` ("too high") is said of something the stance
+    is not about: it names nothing of ``stance.about`` itself, and the nearest thing its
+    clause names before it is one of ``stance.not_about`` ("The learning rate is too
+    high.", against "Beta is too low, and the learning rate is fine.")."""
+    if not stance.not_about or find_phrases(tuple(toks[m.start : m.end]), stance.about):
+        return False
+    named = _text.nearest_named(toks, m.start, (*stance.about, *stance.not_about))
+    return named is not None and named in stance.not_about
 
 
 _HEDGE_WINDOW = 3

@@ -29,6 +29,7 @@ __all__ = [
     "content_stems",
     "find_phrases",
     "hedged",
+    "nearest_named",
     "overlap",
     "sentences",
     "stem",
@@ -158,6 +159,20 @@ def _match_at(toks: Sequence[str], i: int, want: Sequence[str]) -> tuple[int, bo
             return None
         j += 1
     return j, negated_inside
+
+
+def nearest_named(toks: Sequence[str], start: int, phrases: Sequence[str]) -> str | None:
+    """Of ``phrases``, the one named closest before token ``start`` within its clause.
+
+    >>> nearest_named(tokens("Beta is fine, but the learning rate is too high."), 9,
+    ...               ["beta", "learning rate"])
+    'learning rate'
+    """
+    lo = start
+    while lo > 0 and toks[lo - 1] not in _CLAUSE_BREAK:
+        lo -= 1
+    found = find_phrases(tuple(toks[lo:start]), phrases)
+    return max(found, key=lambda m: m.end).phrase if found else None
 
 
 def _negated_before(toks: Sequence[str], start: int, window: int = 5) -> bool:

@@ -210,6 +210,13 @@ class Stance(Frozen):
     expected: Slug
     """Name of the correct position."""
     weight: float = Field(1.0, ge=0)
+    about: tuple[Text, ...] = ()
+    """Words that name what the stance is about ("beta", "KL coefficient")."""
+    not_about: tuple[Text, ...] = ()
+    """Other things an answer may call too high or too low ("learning rate", "epsilon"): a
+    position phrase that names nothing of ``about`` itself ("too high") says nothing when
+    the nearest thing named before it in its clause is one of these ("The learning rate is
+    too high.")."""
 
     @model_validator(mode="after")
     def _expected_is_a_position(self) -> Stance:
@@ -218,6 +225,11 @@ class Stance(Frozen):
             raise ValueError(f"expected {self.expected!r} is not one of {names}")
         if len(set(names)) != len(names):
             raise ValueError("position names must be unique")
+        if self.not_about and not self.about:
+            raise ValueError("not_about needs about: the words that name the stance's subject")
+        both = {w.lower() for w in self.about} & {w.lower() for w in self.not_about}
+        if both:
+            raise ValueError(f"both about and not_about: {', '.join(sorted(both))}")
         return self
 
 

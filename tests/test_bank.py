@@ -197,3 +197,40 @@ def test_the_readme_example_item_is_valid(tmp_path):
     write(tmp_path, "mine.yaml", block)
     bank = load_bank([tmp_path])
     assert [str(p) for p in selftest_item(bank.items[bank.ids()[0]])] == []
+
+
+ESSAY = """\
+- id: tiny-essay
+  kind: essay
+  title: Beta
+  topic: diagnosis
+  bloom: evaluate
+  prompt: Is beta too high or too low?
+  references: [Beta is too low.]
+  rubric:
+    stance:
+      question: Is beta too high or too low?
+      positions:
+        - {name: too-low, phrases: [too low]}
+        - {name: too-high, phrases: [too high]}
+      expected: too-low
+      about: [beta]
+      not_about: [learning rate]
+    concepts:
+      - name: anchor
+        description: The penalty keeps the policy near the reference.
+        examples: [The penalty keeps the policy near the reference.]
+"""
+
+
+def test_a_stance_says_what_it_is_about_and_not_about(tmp_path):
+    write(tmp_path, "a.yaml", ESSAY)
+    stance = load_bank([tmp_path]).get("tiny-essay").rubric.stance
+    assert (stance.about, stance.not_about) == (("beta",), ("learning rate",))
+    path = write(tmp_path, "a.yaml", ESSAY.replace("      about: [beta]\n", ""))
+    assert only_problem(tmp_path) == (
+        f"{path}:10: item 'tiny-essay': rubric.stance: not_about needs about: the words that "
+        "name the stance's subject"
+    )
+    write(tmp_path, "a.yaml", ESSAY.replace("about: [beta]", "about: [beta, Learning rate]"))
+    assert "both about and not_about: learning rate" in only_problem(tmp_path)

@@ -51,6 +51,17 @@ STANCE_TABLE = [
     ("Beta is too low. Beta is too high.", "contradictory", None),
     ("Beta is too low. Actually it is not too low.", "contradictory", None),
     ("We should raise beta. The penalty is too strong.", "contradictory", None),
+    # said of something else than beta (the item's ``not_about``): no position
+    ("The learning rate is too high.", "none", None),
+    ("The clipping epsilon is too large, so the updates are too big.", "none", None),
+    ("The KL divergence grows too large.", "none", None),
+    ("Beta is too low; the learning rate may also be too high.", "expected", "too-low"),
+    ("Beta is too low and the learning rate is too high.", "expected", "too-low"),
+    ("The learning rate is fine, but beta is too low.", "expected", "too-low"),
+    ("The learning rate is fine and the penalty is too weak.", "expected", "too-low"),
+    ("With epsilon at 0.2 the clip is fine; the coefficient is too large.", "wrong", "too-high"),
+    ("The clip range is fine, so we should lower beta.", "wrong", "too-high"),
+    ("Beta is too low. It is not the learning rate.", "expected", "too-low"),
 ]  # fmt: skip
 
 
