@@ -225,13 +225,17 @@ def find_concepts(
     By meaning, a sentence counts only for the concepts it is closest to, because a
     sentence on one concept resembles its neighbours' examples too ("The policy exploits
     the reward model." is close to "The policy collapses onto patterns the reward model
-    likes.") and must not earn them all. A short sentence (at most
-    :data:`SHORT_SENTENCE` words) counts for a concept only if it matches it better than
-    every other concept by :data:`CONCEPT_MARGIN` ("Beta goes up because the KL is larger
-    than the target." resembles several); a longer one, which may well say two things,
-    for each concept it matches within :data:`CONCEPT_MARGIN` of its closest other
-    concept. The rivals include the concepts a sentence says by phrase: a phrase earns
-    its own concept, not its neighbours'."""
+    likes.") and must not earn them all:
+
+    - a short sentence (at most :data:`SHORT_SENTENCE` words) counts for a concept only if
+      it matches it better by :data:`CONCEPT_MARGIN` than every other concept it does not
+      say by phrase ("Beta goes up because the KL is larger than the target." resembles
+      several), and at least as well as those it does say by phrase: "the policy overfits
+      the reward model and the outputs collapse" earns the exploitation it is closest to
+      by meaning beside the degeneration it says by phrase, while "The policy exploits the
+      reward model." earns nothing more than its phrase;
+    - a longer one, which may well say two things, counts for each concept it matches
+      within :data:`CONCEPT_MARGIN` of its closest other concept."""
     sims = np.zeros((len(sents), len(concepts)))  # (n_sents, n_concepts): best example
     for k, concept in enumerate(concepts):
         examples = embedder.encode([*concept.examples, concept.description])  # cached
@@ -240,10 +244,18 @@ def find_concepts(
     eligible = sims.copy()
     if len(concepts) > 1:
         for i, sentence in enumerate(sents):
-            short = sum(t[0].isalpha() for t in tokens(sentence)) <= SHORT_SENTENCE
+            if sum(t[0].isalpha() for t in tokens(sentence)) > SHORT_SENTENCE:
+                for k in range(len(concepts)):
+                    if sims[i, k] < np.delete(sims[i], k).max() - CONCEPT_MARGIN:
+                        eligible[i, k] = 0.0
+                continue
+            said = [_asserts(sentence, c.phrases) for c in concepts]
             for k in range(len(concepts)):
-                closest_rival = np.delete(sims[i], k).max()
-                if sims[i, k] - closest_rival < (CONCEPT_MARGIN if short else -CONCEPT_MARGIN):
+                unsaid = [sims[i, j] for j in range(len(concepts)) if j != k and not said[j]]
+                by_phrase = [sims[i, j] for j in range(len(concepts)) if j != k and said[j]]
+                if (unsaid and sims[i, k] - max(unsaid) < CONCEPT_MARGIN) or (
+                    by_phrase and sims[i, k] < max(by_phrase)
+                ):
                     eligible[i, k] = 0.0
     findings = []
     for k, concept in enumerate(concepts):

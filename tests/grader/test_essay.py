@@ -216,6 +216,12 @@ def test_a_sentence_that_says_two_concepts_earns_both(essay_grader, seed) -> Non
     assert result.parts["reward-exploitation"] == 1.0 and result.parts["degeneration"] == 1.0
     assert result.parts["stays-near-reference"] == 0.0
     assert any(line.startswith("Missing: The KL penalty keeps") for line in result.feedback)
+    # one concept by phrase ("repeating"), the other by meaning ("overfits the reward model")
+    result = essay_grader.grade(
+        seed, "Beta is too low. When it is weak, the policy overfits the reward model and the "
+        "outputs collapse into repeating the same phrase."
+    )  # fmt: skip
+    assert result.parts["reward-exploitation"] >= 0.8 and result.parts["degeneration"] == 1.0
 
 
 def test_generic_mode_ranks_a_paraphrase_above_an_unrelated_answer(essay_grader) -> None:
