@@ -425,6 +425,12 @@ class EssayGrader:
                     f"{_quote(stance.sentence)} but {_quote(stance.conflict)}. "
                     "No credit for this part."
                 )
+            elif stance.said_of is not None:
+                subject = rubric.stance.about[0]
+                lines.append(
+                    f"Missing: you do not answer {q}: {_quote(stance.sentence)} is about the "
+                    f"{stance.said_of}, not {subject}."
+                )
             else:
                 lines.append(f"Missing: you do not answer {q} clearly.")
         by_name = {c.name: c for c in rubric.concepts}

@@ -85,6 +85,9 @@ class StanceFinding:
     """The sentence that states the position (or the hedge, or one side of a conflict)."""
     conflict: str | None = None
     """For ``contradictory``: the sentence that says the opposite."""
+    said_of: str | None = None
+    """For ``none``: what the answer called too high or too low instead (one of the
+    stance's ``not_about``, "learning rate"); ``sentence`` is where it says so."""
 
 
 def find_stance(sents: Sequence[str], stance: Stance) -> StanceFinding:
@@ -93,13 +96,17 @@ def find_stance(sents: Sequence[str], stance: Stance) -> StanceFinding:
     asserted: dict[str, str] = {}  # position -> first sentence asserting it
     denied: dict[str, str] = {}
     hedge: str | None = None
+    elsewhere: tuple[str, str] | None = None  # (sentence, the other thing it is said of)
     owner = {p: pos.name for pos in stance.positions for p in pos.phrases}
     for sentence in sents:
         toks = tokens(sentence)
-        live = [
-            m for m in find_phrases(toks, owner)
-            if not m.hypothetical and not _said_of_another(toks, m, stance)
-        ]  # fmt: skip
+        live = []
+        for m in find_phrases(toks, owner):
+            other = _said_of_another(toks, m, stance)
+            if other is not None:
+                elsewhere = elsewhere or (sentence, other)
+            elif not m.hypothetical:
+                live.append(m)
         said = [m for m in live if not m.negated]
         names = {owner[m.phrase] for m in said}
         if (len(names) > 1 and any(
@@ -121,18 +128,20 @@ def find_stance(sents: Sequence[str], stance: Stance) -> StanceFinding:
         return StanceFinding(status, position, sentence)
     if hedge is not None:
         return StanceFinding("hedged", None, hedge)
+    if elsewhere is not None:
+        return StanceFinding("none", None, elsewhere[0], said_of=elsewhere[1])
     return StanceFinding("none")
 
 
-def _said_of_another(toks: Sequence[str], m: _text.PhraseMatch, stance: Stance) -> bool:
-    """Whether the position phrase at ``m`` ("too high") is said of something the stance
-    is not about: it names nothing of ``stance.about`` itself, and the nearest thing its
-    clause names before it is one of ``stance.not_about`` ("The learning rate is too
-    high.", against "Beta is too low, and the learning rate is fine.")."""
+def _said_of_another(toks: Sequence[str], m: _text.PhraseMatch, stance: Stance) -> str | None:
+    """What the position phrase at ``m`` ("too high") is said of, when that is something
+    the stance is not about: the phrase names nothing of ``stance.about`` itself, and the
+    nearest thing its clause names before it is one of ``stance.not_about`` ("The learning
+    rate is too high.", against "Beta is too low, and the learning rate is fine.")."""
     if not stance.not_about or find_phrases(tuple(toks[m.start : m.end]), stance.about):
-        return False
+        return None
     named = _text.nearest_named(toks, m.start, (*stance.about, *stance.not_about))
-    return named is not None and named in stance.not_about
+    return named if named in stance.not_about else None
 
 
 _HEDGE_WINDOW = 3

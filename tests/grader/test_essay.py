@@ -180,6 +180,16 @@ def test_concepts_are_found_by_meaning_with_their_sentence(embedder, builtin_ban
         assert all(f.score == 0.0 for f in found), sents[k]
 
 
+def test_blaming_something_else_is_no_stance_on_beta(essay_grader, seed) -> None:
+    blamed, both = essay_grader.grade_many([
+        (seed, "The learning rate is too high, so the policy changes too fast."),
+        (seed, COMPLETE[0] + " The learning rate may also be too high."),
+    ])  # fmt: skip
+    assert blamed.parts["stance"] == 0.0 and blamed.verdict != "contradictory"
+    assert blamed.feedback[0].endswith("is about the learning rate, not beta.")
+    assert both.parts["stance"] == 1.0 and both.score >= 0.85
+
+
 def test_a_sentence_on_one_concept_does_not_earn_its_neighbours(embedder, builtin_bank) -> None:
     # Concepts of one item share their topic: "The policy exploits the reward model." is
     # close to the degeneration example "The policy collapses onto a few repetitive

@@ -107,6 +107,13 @@ def test_contradiction_reports_both_sentences(stance) -> None:
     assert {found.sentence, found.conflict} == {"Beta is too low.", "So we should lower beta."}
 
 
+def test_a_phrase_said_of_something_else_is_reported(stance) -> None:
+    sents = ["The reward went up.", "The clipping epsilon is too large."]
+    found = find_stance(sents, stance)
+    assert (found.status, found.sentence, found.said_of) == ("none", sents[1], "epsilon")
+    assert find_stance(["Beta is too low.", *sents], stance).said_of is None
+
+
 def test_stance_needs_no_code_for_a_new_item(builtin_bank) -> None:
     spec = builtin_bank.get("clip-asymmetry-essay")
     assert find_stance(["The claim is wrong."], spec.rubric.stance).status == "expected"
