@@ -6,7 +6,10 @@
   of our generic-mode score against ``score_avg``; RMSE of ``5 * score`` and of a linear
   map fitted with cross-validation grouped by question (never on the question scored).
 - SemEval-2013 Task 7, 3-way, every test split: macro-F1 and the recall of
-  ``contradictory``. Our verdicts map ``partially_correct`` to ``incorrect``.
+  ``contradictory``. Our verdicts map ``partially_correct`` to ``incorrect``. Also the
+  accuracy of all verdicts and of those not flagged for a human's review (what a teacher
+  who reviews the flagged ones leaves to the grader; every ``contradictory`` verdict is
+  flagged, so a macro-F1 of the rest would mean little).
 - Speed: model load, essays per second in a batch (the seed essay, every check), the
   latency of one essay graded alone (p50, p95), and 1,000 essays through one
   ``alignquiz grade essays`` process, model load included.
@@ -91,6 +94,7 @@ def semeval(data: Path, limit: int | None):
         pred = [r.verdict if r.verdict != "partially_correct" else "incorrect" for r in results]
         gold = [g for _, _, g in items]
         labels = ["correct", "contradictory", "incorrect"]
+        kept = [i for i, r in enumerate(results) if not r.review]  # what needs no review
         out[split] = {
             "n": len(items),
             "per_s": len(items) / seconds,
@@ -99,6 +103,9 @@ def semeval(data: Path, limit: int | None):
                 recall_score(gold, pred, labels=["contradictory"], average="macro",
                              zero_division=0)  # fmt: skip
             ),
+            "review_share": 1 - len(kept) / len(items),
+            "accuracy": sum(g == p for g, p in zip(gold, pred, strict=True)) / len(items),
+            "accuracy_unreviewed": sum(gold[i] == pred[i] for i in kept) / max(1, len(kept)),
         }
     return out
 
@@ -203,7 +210,9 @@ def main() -> None:
                 anchor = ANCHORS["unseen-questions"]
             print(f"semeval {split:32s} (n={r['n']}): macro-F1 {r['macro_f1']:.3f}, "
                   f"contradictory recall {r['contradictory_recall']:.3f}, "
-                  f"{r['per_s']:.0f} answers/s   [{anchor}]")  # fmt: skip
+                  f"{r['per_s']:.0f} answers/s; accuracy {r['accuracy']:.3f}, "
+                  f"{r['accuracy_unreviewed']:.3f} on the {1 - r['review_share']:.0%} not "
+                  f"flagged for review   [{anchor}]")  # fmt: skip
 
 
 if __name__ == "__main__":
