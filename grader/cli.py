@@ -131,6 +131,7 @@ def grade_essays(
     from grader.essay import EssayGrader, EssayTask
     from grader.parse import FormatError, parse_text
     from questions.bank import load_bank
+    from questions.errors import BankError
 
     bank = None
     tasks: dict[str, EssayTask] = {}
@@ -148,7 +149,10 @@ def grade_essays(
             raise AnswersError("no 'item' on this line and no --item given", **where)
         if wanted not in tasks:
             bank = bank or load_bank(banks or None)
-            spec = bank.get(wanted)
+            try:
+                spec = bank.get(wanted)
+            except BankError as exc:
+                raise AnswersError(str(exc), **where) from None
             if spec.kind != "essay":
                 raise AnswersError(f"item {wanted!r} is {spec.kind}, not an essay", **where)
             tasks[wanted] = EssayTask.from_item(spec)

@@ -66,6 +66,10 @@ def test_grade_essays_text_output_and_errors(tmp_path, essay_grader) -> None:
     _write(bad, [{"id": "a1", "item": "clip-positive-advantage", "answer": "x"}])
     with pytest.raises(AnswersError, match="not an essay"):
         CliRunner().invoke(grade, ["essays", str(bad)], catch_exceptions=False)
+    _write(bad, [{"id": "a1", "item": "beta-diagnosis-essay", "answer": "x"},
+                 {"id": "a2", "item": "no-such-item", "answer": "x"}])  # fmt: skip
+    with pytest.raises(AnswersError, match=r"bad\.jsonl:2: no item 'no-such-item' in the bank"):
+        CliRunner().invoke(grade, ["essays", str(bad)], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
