@@ -211,7 +211,8 @@ class Stance(Frozen):
     """Name of the correct position."""
     weight: float = Field(1.0, ge=0)
     about: tuple[Text, ...] = ()
-    """Words that name what the stance is about ("beta", "KL coefficient")."""
+    """Words that name what the stance is about ("beta", "KL coefficient"); feedback
+    calls it by the first."""
     not_about: tuple[Text, ...] = ()
     """Other things an answer may call too high or too low ("learning rate", "epsilon"): a
     position phrase that names nothing of ``about`` itself ("too high") says nothing when
