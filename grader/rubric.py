@@ -490,10 +490,10 @@ _LINKS = _stemmed_words("of out in on at by for with from to into about and or t
 
 
 def _fragment(sentence: str) -> bool:
-    """Two or more words and no function word beyond a preposition or ``and``: a
-    heading or a keyword, not a sentence ("Overoptimization out of distribution.")."""
+    """Words but no function word beyond a preposition or ``and``: a heading or a
+    keyword, not a sentence ("Overoptimization out of distribution.", "Repetition.")."""
     words = [t for t in tokens(sentence) if t[0].isalpha()]
-    return len(words) >= 2 and not any(w in _STRUCTURE - _LINKS for w in words)
+    return bool(words) and not any(w in _STRUCTURE - _LINKS for w in words)
 
 
 def check_guards(sents: Sequence[str], prompt: str | None) -> Guards:

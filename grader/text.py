@@ -70,20 +70,36 @@ FUNCTION_WORDS = frozenset(
 """Words a real sentence has and a list of keywords lacks (the stuffing guard)."""
 
 
+_BREAK = re.compile(r"(?<=[.!?])([\"')\]]?)\s+(?=[\"'(\[]?[A-Za-z0-9β])")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|resp|fig|eq|al|ca)\.|\b[a-z]\.)$",
+                           re.I)  # fmt: skip
+
+
 def sentences(text: str) -> list[str]:
-    """Split an answer into sentences (on ``.!?`` before a capital, and on line breaks).
+    """Split an answer into sentences (on ``.!?`` before a word, not after an
+    abbreviation before a lower-case word, and on line breaks).
 
     >>> sentences("Beta is too low. The policy drifts (e.g. it repeats). Raise it!")
     ['Beta is too low.', 'The policy drifts (e.g. it repeats).', 'Raise it!']
+    >>> sentences("beta is too low. the text repeats, etc. and it drifts.")
+    ['beta is too low.', 'the text repeats, etc. and it drifts.']
     >>> sentences("- keeps it close\\n- avoids hacking")
     ['keeps it close', 'avoids hacking']
     """
     out: list[str] = []
     for line in text.splitlines():
         line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()
-        parts = re.split(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9β])", line)
-        out.extend(p.strip() for p in parts if p.strip())
-    return out
+        start = 0
+        for gap in _BREAK.finditer(line):
+            nxt = line[gap.end()]
+            if (nxt.islower() or nxt.isdigit()) and (
+                gap.group(1) == ")" or _ABBREVIATION.search(line[start : gap.start()])
+            ):
+                continue  # "e.g. the", "Fig. 3", "(see above.) it"
+            out.append(line[start : gap.end(1)].strip())
+            start = gap.end()
+        out.append(line[start:].strip())
+    return [s for s in out if s]
 
 
 def stem(word: str) -> str:

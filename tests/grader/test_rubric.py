@@ -135,6 +135,17 @@ def test_sentences() -> None:
     text = "Beta is too low. The clip (r = 1.2) is fine!\n- bullet one\n2. numbered"
     assert sentences(text) == ["Beta is too low.", "The clip (r = 1.2) is fine!",
                                "bullet one", "numbered"]  # fmt: skip
+    # students who write in lower case still write sentences; abbreviations do not end one
+    assert sentences("beta is too low. the policy repeats itself, e.g. it loops. ok") == [
+        "beta is too low.", "the policy repeats itself, e.g. it loops.", "ok"]
+    assert sentences('He said "no." Then it drifted (see Fig. 3 in the U.S. report).') == [
+        'He said "no."', "Then it drifted (see Fig. 3 in the U.S. report)."]
+
+
+def test_one_word_keywords_in_a_list_are_stuffing_too() -> None:
+    sents = ["Beta is too low.", "Reward hacking.", "Mode collapse.", "Repetition."]
+    assert check_guards(sents, None).stuffed == (1, 2, 3)
+    assert check_guards(["Beta is too low.", "Exactly."], None).stuffed == ()
 
 
 @pytest.mark.parametrize(
