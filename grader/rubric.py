@@ -232,9 +232,9 @@ def find_concepts(
     examples or its description.
 
     By meaning, a sentence counts only for the concepts it is closest to, because a
-    sentence on one concept resembles its neighbours' examples too ("The policy exploits
-    the reward model." is close to "The policy collapses onto patterns the reward model
-    likes.") and must not earn them all:
+    sentence on one concept resembles its neighbours' examples too (an item's concepts
+    share their topic: "The policy exploits the reward model." had a cosine of 0.80 to a
+    degeneration example that mentioned the reward model) and must not earn them all:
 
     - a short sentence (at most :data:`SHORT_SENTENCE` words) counts for a concept only if
       it matches it better by :data:`CONCEPT_MARGIN` than every other concept it does not
